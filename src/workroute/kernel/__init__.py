@@ -1,0 +1,1 @@
+"""The bottom layer: ids, clock, errors. Imports nothing else from workroute."""
