@@ -156,6 +156,12 @@ class InvalidCrossReferenceKeyError(FieldValidationError):
     code = "INVALID_CROSS_REFERENCE_KEY"
 
 
+class InvalidEmailAddressError(FieldValidationError):
+    """invalid email address"""
+
+    code = "INVALID_EMAIL_ADDRESS"
+
+
 class DuplicateValueError(FieldValidationError):
     """duplicate value found"""
 

@@ -94,6 +94,7 @@ class FieldDef:
     createable: bool = True
     updateable: bool = True
     default: object = None
+    default_formula: str | None = None
     defaulted_on_create: bool = False
     picklist: tuple[PicklistValue, ...] = ()
     restricted_picklist: bool = False

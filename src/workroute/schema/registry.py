@@ -97,11 +97,18 @@ class SchemaRegistry:
     def __len__(self) -> int:
         return len(self._by_key)
 
-    def next_custom_prefix(self) -> str:
+    def snapshot(self) -> tuple[dict[str, ObjectDef], dict[str, ObjectDef]]:
+        """The registry's state, to restore if a transaction that changed it rolls back."""
+        return dict(self._by_key), dict(self._by_prefix)
+
+    def restore(self, state: tuple[dict[str, ObjectDef], dict[str, ObjectDef]]) -> None:
+        self._by_key, self._by_prefix = dict(state[0]), dict(state[1])
+
+    def next_custom_prefix(self, taken: frozenset[str] = frozenset()) -> str:
         """A free key prefix for a new custom object: a00..a0z, a10..., as Salesforce."""
         for second in BASE62:
             for third in BASE62:
                 prefix = "a" + second + third
-                if prefix not in self._by_prefix:
+                if prefix not in self._by_prefix and prefix not in taken:
                     return prefix
         raise ValueError("no key prefixes left for custom objects")

@@ -1,0 +1,1 @@
+"""The HTTP surface: thin routes that parse, authorize and call the engine."""

@@ -1,0 +1,111 @@
+"""The FastAPI application: routes, the one error mapper, and request plumbing."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from workroute.api.routes import metadata_rest, oauth, query, soap_metadata, sobjects
+from workroute.kernel.errors import WorkrouteError
+from workroute.org import Org
+
+log = logging.getLogger("workroute.api")
+
+
+class _TrailingSlash:
+    """Salesforce clients add trailing slashes (``query/``, ``sobjects/Account/``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/"):
+                scope = dict(scope)
+                scope["path"] = path.rstrip("/") or "/"
+                scope["raw_path"] = scope["path"].encode()
+        await self.app(scope, receive, send)
+
+
+def error_response(errors: list[dict[str, Any]], status: int) -> JSONResponse:
+    return JSONResponse(errors, status_code=status)
+
+
+def create_app(org: Org) -> FastAPI:
+    app = FastAPI(
+        title="workroute",
+        version="0.1.0",
+        summary="Salesforce-compatible REST, OAuth and Metadata endpoints over a workroute org",
+        docs_url="/services/docs",
+        openapi_url="/services/openapi.json",
+        redoc_url=None,
+    )
+    app.state.org = org
+    app.state.api_calls = 0
+
+    @app.exception_handler(WorkrouteError)
+    async def _workroute_error(_request: Request, exc: WorkrouteError) -> JSONResponse:
+        return error_response([exc.to_salesforce()], exc.http_status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "UNKNOWN")
+        message = (
+            "The requested resource does not exist" if exc.status_code == 404 else str(exc.detail)
+        )
+        return error_response([{"message": message, "errorCode": code}], exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
+        )
+        return error_response(
+            [{"message": problems or "malformed request", "errorCode": "MALFORMED_REQUEST",
+              "fields": []}],
+            400,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return error_response(
+            [{"message": "An unexpected error occurred. Please check the server log.",
+              "errorCode": "UNKNOWN_EXCEPTION", "fields": []}],
+            500,
+        )
+
+    @app.middleware("http")
+    async def _count_and_log(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        response = await call_next(request)
+        if request.url.path.startswith("/services/data/"):
+            app.state.api_calls += 1
+            response.headers["Sforce-Limit-Info"] = f"api-usage={app.state.api_calls}/15000"
+        log.debug(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    app.include_router(oauth.router)
+    app.include_router(sobjects.users_router)
+    app.include_router(query.router)
+    app.include_router(sobjects.router)
+    app.include_router(soap_metadata.router)
+    app.include_router(metadata_rest.router)
+    app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
+    return app

@@ -1,0 +1,1 @@
+"""The record store: per-object tables, the save pipeline, SOQL execution."""

@@ -1,0 +1,114 @@
+"""A save plan: everything about one object the pipeline needs, computed once.
+
+Plans are rebuilt when the object's definition changes, so a bulk save only looks
+fields up in dictionaries and calls precompiled coercers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from workroute.kernel.errors import (
+    InvalidFieldError,
+    InvalidFieldForInsertUpdateError,
+    RequiredFieldMissingError,
+)
+from workroute.schema.model import FieldDef, FieldType, ObjectDef
+from workroute.store.values import Coercer, coercer_for, default_for
+
+Record = dict[str, object]
+
+# Written by the pipeline itself, never by a caller.
+PIPELINE_FIELDS = frozenset(
+    {"id", "isdeleted", "createddate", "createdbyid", "lastmodifieddate",
+     "lastmodifiedbyid", "systemmodstamp"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    field: FieldDef
+    coerce: Coercer
+
+
+class SavePlan:
+    def __init__(self, obj: ObjectDef) -> None:
+        self.obj = obj
+        self.fields: dict[str, FieldPlan] = {
+            f.key: FieldPlan(f, coercer_for(f)) for f in obj.fields if not f.calculated
+        }
+        self.columns = [f.name for f in obj.fields if not f.calculated]
+        self.defaults: dict[str, object] = {}
+        for f in obj.fields:
+            if f.calculated or f.key in PIPELINE_FIELDS:
+                continue
+            value = default_for(f)
+            self.defaults[f.name] = value
+        self.required = [
+            f for f in obj.fields
+            if (f.required or (not f.nillable and f.createable and f.type is not FieldType.BOOLEAN))
+            and f.key not in PIPELINE_FIELDS and f.key != "ownerid" and not f.auto_number
+            and not f.defaulted_on_create and not f.calculated
+        ]
+        self.references = [
+            f for f in obj.fields
+            if f.type is FieldType.REFERENCE and f.key not in PIPELINE_FIELDS and not f.calculated
+        ]
+        self.unique = [f for f in obj.fields if f.unique and not f.calculated]
+        self.auto_numbers = [f for f in obj.fields if f.auto_number]
+        self.has_owner = obj.field("OwnerId") is not None
+
+    def coerce(
+        self, record: Mapping[str, object], *, inserting: bool, from_api: bool
+    ) -> Record:
+        """Input values by canonical field name, coerced; unknown or read-only fields fail."""
+        out: Record = {}
+        denied: list[str] = []
+        for name, value in record.items():
+            plan = self.fields.get(name.lower())
+            if plan is None:
+                if name == "attributes":
+                    continue
+                raise InvalidFieldError(
+                    f"No such column '{name}' on sobject of type {self.obj.name}", fields=[name]
+                )
+            f = plan.field
+            if f.key in PIPELINE_FIELDS:
+                if f.key == "id":
+                    if inserting and from_api:
+                        raise InvalidFieldForInsertUpdateError(
+                            "cannot specify Id in an insert call", fields=["Id"]
+                        )
+                    if inserting and value is not None:
+                        out["Id"] = plan.coerce(value)  # engine-internal bootstrap only
+                    continue
+                denied.append(f.name)
+                continue
+            if from_api and not (f.createable if inserting else f.updateable):
+                denied.append(f.name)
+                continue
+            out[f.name] = None if value is None else plan.coerce(value)
+        if denied:
+            raise InvalidFieldForInsertUpdateError(
+                f"Unable to create/update fields: {', '.join(denied)}. Please check the security "
+                "settings of this field and verify that it is read/write for your profile or "
+                "permission set.",
+                fields=denied,
+            )
+        return out
+
+    def check_required(self, record: Record) -> None:
+        missing = [f.name for f in self.required if record.get(f.name) is None]
+        if missing:
+            raise RequiredFieldMissingError(
+                f"Required fields are missing: [{', '.join(missing)}]", fields=missing
+            )
+
+    def field_named(self, name: str) -> FieldDef:
+        plan = self.fields.get(name.lower())
+        if plan is None:
+            raise InvalidFieldError(
+                f"No such column '{name}' on sobject of type {self.obj.name}", fields=[name]
+            )
+        return plan.field

@@ -1,0 +1,1 @@
+"""All SQLAlchemy code lives here; driver errors become workroute errors at this boundary."""

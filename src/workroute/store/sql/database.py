@@ -1,0 +1,213 @@
+"""The database: engine, tables, live schema changes, transactions and the writer lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    create_engine,
+    event,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from workroute.kernel.errors import ConflictError, DuplicateValueError, WorkrouteError
+from workroute.schema.model import ObjectDef
+from workroute.store.sql.tables import (
+    SYSTEM_SCHEMA_VERSION,
+    build_object_table,
+    build_system_tables,
+    column_for,
+    table_name,
+)
+
+
+def sqlite_url(path: str) -> str:
+    return "sqlite+pysqlite:///" + path
+
+
+def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # WAL lets readers run while the single writer commits; NORMAL sync is durable
+    # against process crashes (the guarantee we test with SIGKILL).
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=OFF")
+    cur.close()
+
+
+class Database:
+    """One database holding an org. Writes are serialized by ``write()``'s lock."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect_name = url.split(":", 1)[0].split("+", 1)[0]
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False}
+            if ":memory:" in url or url.rstrip("/").endswith("sqlite+pysqlite:"):
+                kwargs["poolclass"] = StaticPool
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _on_sqlite_connect)
+            # pysqlite's own transaction handling defers BEGIN; take control so a
+            # write transaction takes the lock at its start (no upgrade deadlocks).
+            event.listen(self.engine, "connect", _disable_pysqlite_begin)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        self.metadata = MetaData()
+        self.system = build_system_tables(self.metadata)
+        self._objects: dict[str, Table] = {}
+        self._write_lock = threading.RLock()
+        self._local = threading.local()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect_name == "sqlite"
+
+    # -- schema -------------------------------------------------------------
+
+    def create_system_tables(self) -> None:
+        with self.engine.begin() as conn:
+            self.metadata.create_all(conn, tables=list(self.system.values()))
+            meta = self.system["meta"]
+            row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
+            if row is None:
+                conn.execute(
+                    insert(meta).values(key="schema_version", value=str(SYSTEM_SCHEMA_VERSION))
+                )
+            elif int(row[0]) > SYSTEM_SCHEMA_VERSION:
+                raise WorkrouteError(
+                    f"database schema version {row[0]} is newer than this workroute "
+                    f"({SYSTEM_SCHEMA_VERSION}); upgrade workroute"
+                )
+
+    def sync_objects(self, objects: list[ObjectDef]) -> None:
+        """Create missing object tables and add missing columns, keeping all rows."""
+        with self.write() as conn:
+            existing = set(inspect(conn).get_table_names())
+            for obj in objects:
+                self._sync_one(conn, obj, existing)
+
+    def sync_object(self, conn: Connection, obj: ObjectDef) -> Table:
+        existing = set(inspect(conn).get_table_names())
+        return self._sync_one(conn, obj, existing)
+
+    def _sync_one(self, conn: Connection, obj: ObjectDef, existing: set[str]) -> Table:
+        name = table_name(obj)
+        old = self.metadata.tables.get(name)
+        if old is not None:
+            self.metadata.remove(old)
+        table = build_object_table(self.metadata, obj)
+        if name not in existing:
+            table.create(conn)
+        else:
+            have = {c["name"].lower() for c in inspect(conn).get_columns(name)}
+            for f in obj.fields:
+                if f.calculated or f.name.lower() in have:
+                    continue
+                col = column_for(f)
+                ddl_type = col.type.compile(dialect=conn.dialect)
+                conn.execute(
+                    text(
+                        f"ALTER TABLE {_quote(conn, name)} "
+                        f"ADD COLUMN {_quote(conn, f.name)} {ddl_type}"
+                    )
+                )
+        self._objects[obj.key] = table
+        return table
+
+    def table(self, obj: ObjectDef) -> Table:
+        return self._objects[obj.key]
+
+    # -- transactions ---------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction. Nested calls on one thread join the outer one."""
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._write_lock:
+            try:
+                with self.engine.connect() as conn:
+                    conn.info["wr_write"] = True
+                    try:
+                        with conn.begin():
+                            self._local.conn = conn
+                            yield conn
+                    finally:
+                        self._local.conn = None
+                        conn.info.pop("wr_write", None)
+            except IntegrityError as exc:
+                raise DuplicateValueError(f"duplicate value found: {exc.orig}") from exc
+            except OperationalError as exc:
+                if "locked" in str(exc).lower():
+                    raise ConflictError("the database is busy; try again") from exc
+                raise
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read: joins the current write transaction on this thread, if any."""
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    def next_sequence(self, conn: Connection, name: str, count: int = 1) -> int:
+        """Reserve ``count`` numbers of a named sequence inside ``conn``'s transaction.
+
+        Returns the first. Rolled back with the transaction, so autonumbers stay gapless.
+        """
+        seq = self.system["sequence"]
+        row = conn.execute(
+            update(seq)
+            .where(seq.c.name == name)
+            .values(value=seq.c.value + count)
+            .returning(seq.c.value)
+        ).first()
+        if row is None:
+            conn.execute(insert(seq).values(name=name, value=count))
+            return 1
+        return int(row[0]) - count + 1
+
+    def reserve_block(self, name: str) -> int:
+        """Take the next block number in its own committed transaction."""
+        with self.engine.begin() as conn:
+            return self.next_sequence(conn, name)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _quote(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _disable_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write(conn) else "BEGIN")
+
+
+def _wants_write(conn: Connection) -> bool:
+    return bool(conn.info.get("wr_write"))

@@ -1,0 +1,135 @@
+"""Tables: one per object, generated from the schema, plus workroute's own system tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Time,
+)
+from sqlalchemy.types import TypeEngine
+
+from workroute.schema.model import FieldDef, FieldType, ObjectDef
+from workroute.store.sql.types import UTCDateTime
+
+SYSTEM_SCHEMA_VERSION = 1
+
+
+def column_type(f: FieldDef) -> TypeEngine[object]:
+    t = f.type
+    if t in (FieldType.ID, FieldType.REFERENCE):
+        return String(18)
+    if t in (FieldType.TEXTAREA, FieldType.MULTIPICKLIST):
+        return Text()
+    if t.is_text:
+        return String(max(f.length, 1) if f.length else 255)
+    if t is FieldType.BOOLEAN:
+        return Boolean()
+    if t is FieldType.INT:
+        return Integer()
+    if t.is_number:
+        return Float()
+    if t is FieldType.DATE:
+        return Date()
+    if t is FieldType.DATETIME:
+        return UTCDateTime()
+    if t is FieldType.TIME:
+        return Time()
+    raise AssertionError(f"no column type for {t}")
+
+
+def table_name(obj: ObjectDef) -> str:
+    """Object tables are prefixed so they never collide with system tables or SQL words."""
+    return "o_" + obj.name.lower()
+
+
+def column_for(f: FieldDef) -> Column[object]:
+    return Column(
+        f.name,
+        column_type(f),
+        primary_key=f.name == "Id",
+        nullable=f.name != "Id",
+    )
+
+
+def build_object_table(metadata: MetaData, obj: ObjectDef) -> Table:
+    cols = [column_for(f) for f in obj.fields if not f.calculated]
+    table = Table(table_name(obj), metadata, *cols)
+    for f in obj.fields:
+        if f.calculated or f.name == "Id":
+            continue
+        if f.type is FieldType.REFERENCE or f.unique or f.external_id:
+            Index(f"ix_{table.name}_{f.name.lower()}", table.c[f.name])
+    return table
+
+
+def build_system_tables(metadata: MetaData) -> dict[str, Table]:
+    """workroute's own tables; their shape is versioned by SYSTEM_SCHEMA_VERSION."""
+    return {
+        "meta": Table(
+            "wr_meta", metadata,
+            Column("key", String(100), primary_key=True),
+            Column("value", Text, nullable=False),
+        ),
+        "sequence": Table(
+            "wr_sequence", metadata,
+            Column("name", String(100), primary_key=True),
+            Column("value", Integer, nullable=False),
+        ),
+        "custom_object": Table(
+            "wr_custom_object", metadata,
+            Column("name", String(100), primary_key=True),
+            Column("key_prefix", String(3), nullable=False, unique=True),
+            Column("definition", Text, nullable=False),
+            Column("deployed_at", UTCDateTime, nullable=False),
+        ),
+        "credential": Table(
+            "wr_credential", metadata,
+            Column("user_id", String(18), primary_key=True),
+            Column("password_hash", String(255), nullable=False),
+            Column("changed_at", UTCDateTime, nullable=False),
+        ),
+        "token": Table(
+            "wr_token", metadata,
+            Column("token_hash", String(64), primary_key=True),
+            Column("user_id", String(18), nullable=False, index=True),
+            Column("issued_at", UTCDateTime, nullable=False),
+            Column("expires_at", UTCDateTime, nullable=False),
+            Column("revoked", Boolean, nullable=False, default=False),
+            Column("client_id", String(100)),
+        ),
+        "connected_app": Table(
+            "wr_connected_app", metadata,
+            Column("client_id", String(100), primary_key=True),
+            Column("name", String(100), nullable=False, unique=True),
+            Column("secret_hash", String(255), nullable=False),
+            Column("run_as_user_id", String(18), nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+        ),
+        "deploy": Table(
+            "wr_deploy", metadata,
+            Column("id", String(18), primary_key=True),
+            Column("status", String(20), nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+            Column("completed_at", UTCDateTime),
+            Column("result", Text, nullable=False),
+            Column("created_by_id", String(18), nullable=False),
+        ),
+        "metadata_file": Table(
+            "wr_metadata_file", metadata,
+            Column("type", String(60), primary_key=True),
+            Column("full_name", String(255), primary_key=True),
+            Column("path", String(500), nullable=False),
+            Column("content", LargeBinary, nullable=False),
+            Column("deployed_at", UTCDateTime, nullable=False),
+        ),
+    }

@@ -1,0 +1,522 @@
+"""The store: the narrow port every engine part writes and reads records through.
+
+Saves follow Salesforce's order of execution in one transaction: coerce and default,
+before-save hooks, system validation (required, references, uniqueness), write,
+after-save hooks, commit. Lists of records are the unit of work.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+
+from workroute.kernel.clock import Clock
+from workroute.kernel.errors import (
+    DuplicateValueError,
+    EntityIsDeletedError,
+    InvalidCrossReferenceKeyError,
+    InvalidFieldError,
+    MalformedIdError,
+    MultipleRecordsError,
+    NotFoundError,
+)
+from workroute.kernel.ids import normalize_id
+from workroute.schema.model import FieldDef, FieldType, ObjectDef
+from workroute.schema.registry import SchemaRegistry
+from workroute.store.hooks import Hooks, Operation, Record, SaveContext
+from workroute.store.idalloc import IdAllocator
+from workroute.store.plan import SavePlan
+from workroute.store.sql.database import Database
+
+MAX_HOOK_DEPTH = 16
+
+
+class Store:
+    """Records of every object, saved through the pipeline."""
+
+    def __init__(
+        self, *, db: Database, schema: SchemaRegistry, clock: Clock, hooks: Hooks | None = None
+    ) -> None:
+        self.db = db
+        self.schema = schema
+        self.clock = clock
+        self.hooks = hooks or Hooks()
+        self.ids = IdAllocator(db.reserve_block("id_block"))
+        self._plans: dict[str, SavePlan] = {}
+        self._depth = 0
+
+    # -- schema ---------------------------------------------------------------
+
+    def plan(self, obj: ObjectDef) -> SavePlan:
+        plan = self._plans.get(obj.key)
+        if plan is None or plan.obj is not obj:
+            plan = SavePlan(obj)
+            self._plans[obj.key] = plan
+        return plan
+
+    def forget_plans(self) -> None:
+        self._plans.clear()
+
+    def table(self, obj: ObjectDef) -> Table:
+        return self.db.table(obj)
+
+    def apply_object(self, conn: Connection, obj: ObjectDef) -> ObjectDef:
+        """Register ``obj`` (new or changed) and bring its table up to date, keeping rows."""
+        obj = self.schema.put(obj)
+        self.db.sync_object(conn, obj)
+        self._plans.pop(obj.key, None)
+        return obj
+
+    # -- writes ---------------------------------------------------------------
+
+    def insert(
+        self,
+        object_name: str,
+        records: Sequence[Mapping[str, object]],
+        *,
+        user_id: str,
+        from_api: bool = False,
+    ) -> list[str]:
+        """Create records; returns their ids in input order. All or nothing."""
+        obj = self.schema.get(object_name)
+        plan = self.plan(obj)
+        if not records:
+            return []
+        now = self.clock.now()
+        rows: list[Record] = []
+        for rec in records:
+            given = plan.coerce(rec, inserting=True, from_api=from_api)
+            row = dict(plan.defaults)
+            row.update(given)
+            rows.append(row)
+        fresh = iter(self.ids.allocate(obj.key_prefix, sum(1 for r in rows if "Id" not in r)))
+        ids = [str(r["Id"]) if "Id" in r else next(fresh) for r in rows]
+        with self.db.write() as conn:
+            for row, rid in zip(rows, ids, strict=True):
+                row["Id"] = rid
+                row["IsDeleted"] = False
+                row["CreatedDate"] = row["LastModifiedDate"] = row["SystemModstamp"] = now
+                row["CreatedById"] = row["LastModifiedById"] = user_id
+                if plan.has_owner and row.get("OwnerId") is None:
+                    row["OwnerId"] = user_id
+            for f in plan.auto_numbers:
+                first = self.db.next_sequence(conn, f"autonumber:{obj.name}.{f.name}", len(rows))
+                for i, row in enumerate(rows):
+                    row[f.name] = format_auto_number(f, first + i)
+            ctx = self._context(conn, obj, Operation.INSERT, rows, [None] * len(rows), user_id, now)
+            self._run_hooks(ctx, before=True)
+            for row in rows:
+                plan.check_required(row)
+            self._check_references(conn, plan, rows, None)
+            self._check_unique(conn, plan, rows, None)
+            conn.execute(insert(self.table(obj)), [_row_for(plan, r) for r in rows])
+            self._run_hooks(ctx, before=False)
+        return ids
+
+    def update(
+        self,
+        object_name: str,
+        changes: Sequence[Mapping[str, object]],
+        *,
+        user_id: str,
+        from_api: bool = False,
+    ) -> None:
+        """Apply partial changes; each mapping holds ``Id`` and the fields to change."""
+        obj = self.schema.get(object_name)
+        plan = self.plan(obj)
+        if not changes:
+            return
+        coerced: list[tuple[str, Record]] = []
+        for change in changes:
+            rid = _id_of(change)
+            coerced.append((rid, plan.coerce(change, inserting=False, from_api=from_api)))
+        now = self.clock.now()
+        with self.db.write() as conn:
+            olds = self._load_for_write(conn, obj, [rid for rid, _ in coerced])
+            news: list[Record] = []
+            for (_, given), old in zip(coerced, olds, strict=True):
+                new = dict(old)
+                new.update(given)
+                new["LastModifiedDate"] = new["SystemModstamp"] = now
+                new["LastModifiedById"] = user_id
+                news.append(new)
+            ctx = self._context(conn, obj, Operation.UPDATE, news, list(olds), user_id, now)
+            self._run_hooks(ctx, before=True)
+            for new in news:
+                plan.check_required(new)
+            self._check_references(conn, plan, news, olds)
+            self._check_unique(conn, plan, news, olds)
+            self._write_updates(conn, plan, news, olds)
+            ctx.changed = [_changed(n, o) for n, o in zip(news, olds, strict=True)]
+            self._run_hooks(ctx, before=False)
+
+    def delete(self, object_name: str, ids: Sequence[str], *, user_id: str) -> None:
+        """Move records to the recycle bin (IsDeleted = true)."""
+        self._set_deleted(object_name, ids, user_id=user_id, deleted=True)
+
+    def undelete(self, object_name: str, ids: Sequence[str], *, user_id: str) -> None:
+        self._set_deleted(object_name, ids, user_id=user_id, deleted=False)
+
+    def upsert(
+        self,
+        object_name: str,
+        external_field: str,
+        records: Sequence[Mapping[str, object]],
+        *,
+        user_id: str,
+        from_api: bool = False,
+    ) -> list[tuple[str, bool]]:
+        """Insert or update by an external id field; returns (id, created) per record."""
+        obj = self.schema.get(object_name)
+        plan = self.plan(obj)
+        f = obj.field(external_field)
+        if f is None or not (f.external_id or f.id_lookup or f.key == "id"):
+            raise NotFoundError(
+                f"Provided external ID field does not exist or is not accessible: {external_field}"
+            )
+        out: list[tuple[str, bool]] = []
+        with self.db.write():
+            for rec in records:
+                value = _get_ci(rec, f.name)
+                if value is None:
+                    raise InvalidFieldError(
+                        f"{f.name} not specified in the upsert record", fields=[f.name]
+                    )
+                key = plan.fields[f.key].coerce(value)
+                matches = self.select_ids(obj, f.name, key)
+                body = {k: v for k, v in rec.items() if k.lower() != f.key or f.key != "id"}
+                if len(matches) > 1:
+                    raise MultipleRecordsError(
+                        f"More than one record found for external id field {f.name}: {value}"
+                    )
+                if matches:
+                    body = {k: v for k, v in body.items() if k.lower() != f.key}
+                    self.update(object_name, [{**body, "Id": matches[0]}], user_id=user_id,
+                                from_api=from_api)
+                    out.append((matches[0], False))
+                else:
+                    if f.key == "id":
+                        raise NotFoundError(f"Provided Id does not exist: {value}")
+                    new_id = self.insert(object_name, [body], user_id=user_id, from_api=from_api)
+                    out.append((new_id[0], True))
+        return out
+
+    # -- reads ----------------------------------------------------------------
+
+    def get(
+        self,
+        object_name: str,
+        record_id: str,
+        fields: Iterable[str] | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> Record:
+        """One record; NOT_FOUND when it doesn't exist (or is deleted, unless asked)."""
+        obj = self.schema.get(object_name)
+        rid = normalize_id(record_id)
+        rows = self.get_many(obj.name, [rid], fields, include_deleted=include_deleted)
+        if not rows:
+            raise NotFoundError("The requested resource does not exist")
+        return rows[0]
+
+    def get_many(
+        self,
+        object_name: str,
+        ids: Sequence[str],
+        fields: Iterable[str] | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> list[Record]:
+        obj = self.schema.get(object_name)
+        table = self.table(obj)
+        cols = self._columns(obj, table, fields)
+        stmt = select(*cols).where(table.c.Id.in_(list(ids)))
+        if not include_deleted:
+            stmt = stmt.where(table.c.IsDeleted.is_(False))
+        with self.db.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+        order = {rid: i for i, rid in enumerate(ids)}
+        rows.sort(key=lambda r: order.get(str(r["Id"]), 0))
+        return rows
+
+    def select_ids(self, obj: ObjectDef, field: str, value: object) -> list[str]:
+        table = self.table(obj)
+        f = obj.field(field)
+        assert f is not None
+        col = table.c[f.name]
+        cond = (
+            func.lower(col) == value.lower()
+            if isinstance(value, str) and f.type.is_text and not f.case_sensitive
+            else col == value
+        )
+        stmt = select(table.c.Id).where(cond, table.c.IsDeleted.is_(False)).limit(2)
+        with self.db.read() as conn:
+            return [str(r[0]) for r in conn.execute(stmt)]
+
+    def find(self, object_name: str, **equals: object) -> list[Record]:
+        """Live records whose fields equal the given values (engine-side lookups)."""
+        obj = self.schema.get(object_name)
+        table = self.table(obj)
+        stmt = select(table).where(table.c.IsDeleted.is_(False))
+        for name, value in equals.items():
+            f = obj.field(name)
+            if f is None:
+                raise InvalidFieldError(f"No such column '{name}' on entity '{obj.name}'")
+            stmt = stmt.where(table.c[f.name] == value)
+        with self.db.read() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt)]
+
+    def count(self, object_name: str) -> int:
+        obj = self.schema.get(object_name)
+        table = self.table(obj)
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(table).where(table.c.IsDeleted.is_(False))
+                ).scalar_one()
+            )
+
+    # -- internals ------------------------------------------------------------
+
+    def _context(
+        self,
+        conn: Connection,
+        obj: ObjectDef,
+        op: Operation,
+        new: list[Record],
+        old: list[Record | None],
+        user_id: str,
+        now: datetime,
+    ) -> SaveContext:
+        return SaveContext(
+            obj=obj, operation=op, new=new, old=old, user_id=user_id, now=now, conn=conn,
+            store=self, depth=self._depth,
+        )
+
+    def _run_hooks(self, ctx: SaveContext, *, before: bool) -> None:
+        if not self.hooks.has_any(ctx.obj):
+            return
+        if self._depth >= MAX_HOOK_DEPTH:
+            raise RecursionError("save hooks nested too deeply")
+        self._depth += 1
+        try:
+            (self.hooks.run_before if before else self.hooks.run_after)(ctx)
+        finally:
+            self._depth -= 1
+
+    def _columns(
+        self, obj: ObjectDef, table: Table, fields: Iterable[str] | None
+    ) -> list[Any]:
+        if fields is None:
+            return list(table.columns)
+        cols: list[Any] = [table.c.Id]
+        for name in fields:
+            f = obj.field(name.strip())
+            if f is None:
+                raise InvalidFieldError(
+                    f"No such column '{name.strip()}' on sobject of type {obj.name}",
+                    fields=[name.strip()],
+                )
+            if f.calculated or f.name == "Id":
+                continue
+            cols.append(table.c[f.name])
+        return cols
+
+    def _load_for_write(self, conn: Connection, obj: ObjectDef, ids: list[str]) -> list[Record]:
+        table = self.table(obj)
+        found = {
+            str(r._mapping["Id"]): dict(r._mapping)
+            for r in conn.execute(select(table).where(table.c.Id.in_(ids)))
+        }
+        out = []
+        for rid in ids:
+            row = found.get(rid)
+            if row is None:
+                raise NotFoundError(f"entity not found: {rid}")
+            if row["IsDeleted"]:
+                raise EntityIsDeletedError(f"entity is deleted: {rid}")
+            out.append(row)
+        return out
+
+    def _write_updates(
+        self, conn: Connection, plan: SavePlan, news: list[Record], olds: Sequence[Record]
+    ) -> None:
+        table = self.table(plan.obj)
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
+        for new, old in zip(news, olds, strict=True):
+            cols = tuple(c for c in plan.columns if c != "Id" and new.get(c) != old.get(c))
+            groups[cols].append({"b_Id": new["Id"], **{"b_" + c: new.get(c) for c in cols}})
+        for cols, params in groups.items():
+            if not cols:
+                continue
+            stmt = (
+                update(table)
+                .where(table.c.Id == bindparam("b_Id"))
+                .values({c: bindparam("b_" + c) for c in cols})
+            )
+            conn.execute(stmt, params)
+
+    def _set_deleted(
+        self, object_name: str, ids: Sequence[str], *, user_id: str, deleted: bool
+    ) -> None:
+        obj = self.schema.get(object_name)
+        norm = [normalize_id(i) for i in ids]
+        table = self.table(obj)
+        now = self.clock.now()
+        with self.db.write() as conn:
+            rows = {
+                str(r._mapping["Id"]): dict(r._mapping)
+                for r in conn.execute(select(table).where(table.c.Id.in_(norm)))
+            }
+            olds: list[Record | None] = []
+            for rid in norm:
+                row = rows.get(rid)
+                if row is None:
+                    raise NotFoundError(f"entity not found: {rid}")
+                if bool(row["IsDeleted"]) == deleted:
+                    if deleted:
+                        raise EntityIsDeletedError(f"entity is deleted: {rid}")
+                    raise InvalidFieldError(f"entity is not in the recycle bin: {rid}")
+                olds.append(row)
+            news = [{**o, "IsDeleted": deleted, "SystemModstamp": now} for o in olds if o]
+            op = Operation.DELETE if deleted else Operation.UNDELETE
+            ctx = self._context(conn, obj, op, news, olds, user_id, now)
+            self._run_hooks(ctx, before=True)
+            conn.execute(
+                update(table)
+                .where(table.c.Id.in_(norm))
+                .values(IsDeleted=deleted, SystemModstamp=now)
+            )
+            self._run_hooks(ctx, before=False)
+
+    def _check_references(
+        self,
+        conn: Connection,
+        plan: SavePlan,
+        rows: Sequence[Record],
+        olds: Sequence[Record] | None,
+    ) -> None:
+        wanted: dict[str, dict[str, FieldDef]] = defaultdict(dict)
+        for i, row in enumerate(rows):
+            for f in plan.references:
+                value = row.get(f.name)
+                if value is None or (olds is not None and olds[i].get(f.name) == value):
+                    continue
+                rid = str(value)
+                target = self.schema.by_prefix(rid[:3])
+                if target is None or (
+                    f.reference_to and target.name not in f.reference_to
+                    and not _poly_ok(f, target)
+                ):
+                    raise MalformedIdError(
+                        f"{f.label or f.name}: id value of incorrect type: {rid}", fields=[f.name]
+                    )
+                wanted[target.key][rid] = f
+        for key, refs in wanted.items():
+            target = self.schema.get(key)
+            table = self.table(target)
+            ids = list(refs)
+            found: set[str] = set()
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found.update(
+                    str(r[0])
+                    for r in conn.execute(
+                        select(table.c.Id).where(table.c.Id.in_(chunk), table.c.IsDeleted.is_(False))
+                    )
+                )
+            for rid, f in refs.items():
+                if rid not in found:
+                    raise InvalidCrossReferenceKeyError(
+                        f"invalid cross reference id: {f.name} = {rid}", fields=[f.name]
+                    )
+
+    def _check_unique(
+        self,
+        conn: Connection,
+        plan: SavePlan,
+        rows: Sequence[Record],
+        olds: Sequence[Record] | None,
+    ) -> None:
+        table = self.table(plan.obj)
+        for f in plan.unique:
+            fold = f.type.is_text and not f.case_sensitive
+
+            def norm(v: object, fold: bool = fold) -> object:
+                return v.lower() if fold and isinstance(v, str) else v
+
+            seen: dict[object, str] = {}
+            for i, row in enumerate(rows):
+                value = row.get(f.name)
+                if value is None or (olds is not None and olds[i].get(f.name) == value):
+                    continue
+                key = norm(value)
+                if key in seen:
+                    raise DuplicateValueError(
+                        f"duplicate value found: {f.name} duplicates value on record with id: "
+                        f"{seen[key]}", fields=[f.name]
+                    )
+                seen[key] = str(row["Id"])
+            if not seen:
+                continue
+            col = func.lower(table.c[f.name]) if fold else table.c[f.name]
+            keys = list(seen)
+            for start in range(0, len(keys), 500):
+                stmt = select(table.c.Id, col.label("v")).where(
+                    col.in_(keys[start : start + 500]), table.c.IsDeleted.is_(False)
+                )
+                for r in conn.execute(stmt):
+                    if str(r[0]) != seen.get(r[1]):
+                        raise DuplicateValueError(
+                            f"duplicate value found: {f.name} duplicates value on record with "
+                            f"id: {r[0]}", fields=[f.name]
+                        )
+
+
+def format_auto_number(f: FieldDef, n: int) -> str:
+    """Render an autonumber with its display format, e.g. 'CASE-{0000}' -> 'CASE-0042'."""
+    fmt = f.display_format or "{00000000}"
+    start = fmt.find("{0")
+    end = fmt.find("}", start)
+    if start < 0 or end < 0:
+        return f"{fmt}{n}"
+    width = end - start - 1
+    return fmt[:start] + str(n).zfill(width) + fmt[end + 1 :]
+
+
+def _poly_ok(f: FieldDef, target: ObjectDef) -> bool:
+    # Polymorphic "what" references also take custom objects (Task.WhatId, WorkItemId).
+    return target.custom and f.polymorphic
+
+
+def _row_for(plan: SavePlan, row: Record) -> dict[str, object]:
+    return {c: row.get(c) for c in plan.columns}
+
+
+def _changed(new: Record, old: Record | None) -> frozenset[str]:
+    if old is None:
+        return frozenset(new)
+    return frozenset(k for k, v in new.items() if old.get(k) != v)
+
+
+def _get_ci(rec: Mapping[str, object], name: str) -> object:
+    low = name.lower()
+    for k, v in rec.items():
+        if k.lower() == low:
+            return v
+    return None
+
+
+def _id_of(change: Mapping[str, object]) -> str:
+    rid = _get_ci(change, "Id")
+    if rid is None:
+        raise MalformedIdError("Id not specified in an update call", fields=["Id"])
+    return normalize_id(rid)
+
+
+def is_reference(f: FieldDef) -> bool:
+    return f.type is FieldType.REFERENCE

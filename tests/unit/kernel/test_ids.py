@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workroute.kernel.errors import MalformedIdError
+from workroute.kernel.ids import MAX_COUNTER, make_id, normalize_id, to18
+
+
+def test_known_salesforce_checksum() -> None:
+    # A documented 15 -> 18 conversion from Salesforce's knowledge base.
+    assert to18("001A0000006Vm9r") == "001A0000006Vm9rIAC"
+
+
+def test_make_id_shape() -> None:
+    rid = make_id("005", 1)
+    assert len(rid) == 18 and rid.startswith("005")
+    assert make_id("005", 2) != rid
+
+
+@given(st.integers(min_value=1, max_value=MAX_COUNTER))
+def test_15_and_18_forms_normalize_to_the_same_id(counter: int) -> None:
+    rid = make_id("a0B", counter)
+    assert normalize_id(rid) == rid
+    assert normalize_id(rid[:15]) == rid
+
+
+@given(st.integers(min_value=1, max_value=MAX_COUNTER))
+def test_case_is_repaired_from_the_suffix(counter: int) -> None:
+    rid = make_id("a0B", counter)
+    assert normalize_id(rid.lower()) == rid
+    assert normalize_id(rid.upper()) == rid
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "001A0000006Vm9", "001A0000006Vm9rIA!", 42, None,
+                                 "001A0000006Vm9rIACX"])
+def test_malformed_ids_are_refused(bad: object) -> None:
+    with pytest.raises(MalformedIdError):
+        normalize_id(bad)
