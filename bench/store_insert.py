@@ -53,12 +53,17 @@ def _run_bare(org: Org, admin: str, rows: list[dict[str, object]], round_no: int
     now = org.clock.now()
     full = []
     for i, row in enumerate(rows):
-        r = {c: None for c in plan.columns}
+        r: dict[str, object] = dict.fromkeys(plan.columns)
         r.update(row)
         r.update(
-            Id=make_id("001", 10**12 + round_no * 10**7 + i + 1), IsDeleted=False,
-            CreatedDate=now, LastModifiedDate=now, SystemModstamp=now,
-            CreatedById=admin, LastModifiedById=admin, OwnerId=admin,
+            Id=make_id("001", 10**12 + round_no * 10**7 + i + 1),
+            IsDeleted=False,
+            CreatedDate=now,
+            LastModifiedDate=now,
+            SystemModstamp=now,
+            CreatedById=admin,
+            LastModifiedById=admin,
+            OwnerId=admin,
         )
         full.append(r)
     table = org.store.table(obj)

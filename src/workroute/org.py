@@ -95,13 +95,15 @@ class Org:
         with self.db.write() as conn:
             done = self.store.apply_object(conn, obj)
             conn.execute(delete(table).where(table.c.name == done.name))
-            kept = done if done.custom else done.with_fields(
-                tuple(f for f in done.fields if f.custom)
+            kept = (
+                done if done.custom else done.with_fields(tuple(f for f in done.fields if f.custom))
             )
             conn.execute(
                 insert(table).values(
-                    name=done.name, key_prefix=done.key_prefix,
-                    definition=json.dumps(object_to_json(kept)), deployed_at=self.clock.now(),
+                    name=done.name,
+                    key_prefix=done.key_prefix,
+                    definition=json.dumps(object_to_json(kept)),
+                    deployed_at=self.clock.now(),
                 )
             )
         return done
@@ -117,8 +119,9 @@ class Org:
             raise WorkrouteError("the org is not initialized; run 'workroute init'")
         return str(rows[0]["Id"])
 
-    def initialize(self, *, admin_username: str, admin_password: str,
-                   org_name: str = "workroute") -> str:
+    def initialize(
+        self, *, admin_username: str, admin_password: str, org_name: str = "workroute"
+    ) -> str:
         """Create the organization, its base profiles and the first admin; returns its id."""
         if self.is_initialized():
             raise WorkrouteError("this database already holds an org")
@@ -126,8 +129,15 @@ class Org:
         with self.db.write():
             self.store.insert(
                 "Organization",
-                [{"Name": org_name, "Country": "US", "TimeZoneSidKey": "GMT",
-                  "DefaultLocaleSidKey": "en_US", "LanguageLocaleKey": "en_US"}],
+                [
+                    {
+                        "Name": org_name,
+                        "Country": "US",
+                        "TimeZoneSidKey": "GMT",
+                        "DefaultLocaleSidKey": "en_US",
+                        "LanguageLocaleKey": "en_US",
+                    }
+                ],
                 user_id=admin_id,
             )
             self.store.insert(
@@ -136,9 +146,16 @@ class Org:
                 user_id=admin_id,
             )
             self.add_user(
-                NewUser(username=admin_username, last_name="Admin", first_name="Org",
-                        email=_email_for(admin_username), profile=ADMIN_PROFILE),
-                password=admin_password, user_id=admin_id, acting_user_id=admin_id,
+                NewUser(
+                    username=admin_username,
+                    last_name="Admin",
+                    first_name="Org",
+                    email=_email_for(admin_username),
+                    profile=ADMIN_PROFILE,
+                ),
+                password=admin_password,
+                user_id=admin_id,
+                acting_user_id=admin_id,
             )
         return admin_id
 
@@ -157,11 +174,17 @@ class Org:
                 raise WorkrouteError(f"no profile named {new.profile!r}")
             actor = acting_user_id or self.admin_user_id()
             row: dict[str, object] = {
-                "Username": new.username, "LastName": new.last_name, "FirstName": new.first_name,
-                "Email": new.email, "Alias": (new.alias or new.username.split("@")[0])[:8],
-                "ProfileId": profiles[0]["Id"], "UserRoleId": new.role_id,
-                "TimeZoneSidKey": new.time_zone, "LocaleSidKey": "en_US",
-                "EmailEncodingKey": "UTF-8", "LanguageLocaleKey": "en_US",
+                "Username": new.username,
+                "LastName": new.last_name,
+                "FirstName": new.first_name,
+                "Email": new.email,
+                "Alias": (new.alias or new.username.split("@")[0])[:8],
+                "ProfileId": profiles[0]["Id"],
+                "UserRoleId": new.role_id,
+                "TimeZoneSidKey": new.time_zone,
+                "LocaleSidKey": "en_US",
+                "EmailEncodingKey": "UTF-8",
+                "LanguageLocaleKey": "en_US",
             }
             if user_id:
                 row["Id"] = user_id

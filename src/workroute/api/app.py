@@ -69,8 +69,13 @@ def create_app(org: Org) -> FastAPI:
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors()
         )
         return error_response(
-            [{"message": problems or "malformed request", "errorCode": "MALFORMED_REQUEST",
-              "fields": []}],
+            [
+                {
+                    "message": problems or "malformed request",
+                    "errorCode": "MALFORMED_REQUEST",
+                    "fields": [],
+                }
+            ],
             400,
         )
 
@@ -78,8 +83,13 @@ def create_app(org: Org) -> FastAPI:
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return error_response(
-            [{"message": "An unexpected error occurred. Please check the server log.",
-              "errorCode": "UNKNOWN_EXCEPTION", "fields": []}],
+            [
+                {
+                    "message": "An unexpected error occurred. Please check the server log.",
+                    "errorCode": "UNKNOWN_EXCEPTION",
+                    "fields": [],
+                }
+            ],
             500,
         )
 
@@ -107,5 +117,5 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(sobjects.router)
     app.include_router(soap_metadata.router)
     app.include_router(metadata_rest.router)
-    app.add_middleware(_TrailingSlash)  # type: ignore[arg-type]
+    app.add_middleware(_TrailingSlash)
     return app

@@ -10,8 +10,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Request
 
 from workroute.auth.principal import Principal
-from workroute.kernel.errors import InvalidSessionError, JsonParserError, NotFoundError
-from workroute.kernel.errors import RequestTooLargeError
+from workroute.kernel.errors import (
+    InvalidSessionError,
+    JsonParserError,
+    NotFoundError,
+    RequestTooLargeError,
+)
 from workroute.org import Org
 
 MIN_API_VERSION = 20

@@ -28,7 +28,8 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "nillable": f.nillable,
         "createable": f.createable,
         "updateable": f.updateable,
-        "defaultedOnCreate": f.defaulted_on_create or f.default is not None
+        "defaultedOnCreate": f.defaulted_on_create
+        or f.default is not None
         or f.type is FieldType.BOOLEAN,
         "defaultValue": f.default,
         "defaultValueFormula": None,
@@ -43,12 +44,23 @@ def describe_field(f: FieldDef) -> dict[str, Any]:
         "custom": f.custom,
         "filterable": filterable,
         "sortable": filterable and f.type is not FieldType.MULTIPICKLIST,
-        "groupable": f.type not in (FieldType.DOUBLE, FieldType.CURRENCY, FieldType.PERCENT,
-                                    FieldType.DATETIME, FieldType.TEXTAREA),
+        "groupable": f.type
+        not in (
+            FieldType.DOUBLE,
+            FieldType.CURRENCY,
+            FieldType.PERCENT,
+            FieldType.DATETIME,
+            FieldType.TEXTAREA,
+        ),
         "restrictedPicklist": f.restricted_picklist,
         "picklistValues": [
-            {"active": p.active, "defaultValue": p.default, "label": p.label or p.value,
-             "validFor": None, "value": p.value}
+            {
+                "active": p.active,
+                "defaultValue": p.default,
+                "label": p.label or p.value,
+                "validFor": None,
+                "value": p.value,
+            }
             for p in f.picklist
         ],
         "referenceTo": list(f.reference_to),

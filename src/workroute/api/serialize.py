@@ -9,7 +9,11 @@ from workroute.store.values import to_json
 
 
 def record_json(
-    object_name: str, record: Mapping[str, object], base: str, *, hidden: frozenset[str] = frozenset()
+    object_name: str,
+    record: Mapping[str, object],
+    base: str,
+    *,
+    hidden: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"attributes": {"type": object_name}}
     rid = record.get("Id")

@@ -111,9 +111,7 @@ class AuthService:
         if not users or not users[0].get("IsActive"):
             raise AuthenticationError("the connected app's run-as user is inactive")
         with self.store.db.write() as conn:
-            return self.tokens.issue(
-                conn, user_id, now=self.store.clock.now(), client_id=client_id
-            )
+            return self.tokens.issue(conn, user_id, now=self.store.clock.now(), client_id=client_id)
 
     def _password_ok(self, user_id: str, password: str) -> bool:
         creds = self.store.db.system["credential"]
@@ -137,7 +135,8 @@ class AuthService:
         now = self.store.clock.now()
         with self.store.db.write() as conn:
             done = conn.execute(
-                update(creds).where(creds.c.user_id == user_id)
+                update(creds)
+                .where(creds.c.user_id == user_id)
                 .values(password_hash=encoded, changed_at=now)
             ).rowcount
             if not done:
@@ -148,9 +147,10 @@ class AuthService:
     def has_password(self, user_id: str) -> bool:
         creds = self.store.db.system["credential"]
         with self.store.db.read() as conn:
-            return conn.execute(
-                select(creds.c.user_id).where(creds.c.user_id == user_id)
-            ).first() is not None
+            return (
+                conn.execute(select(creds.c.user_id).where(creds.c.user_id == user_id)).first()
+                is not None
+            )
 
     def add_connected_app(self, name: str, run_as_user_id: str) -> AppCredentials:
         apps = self.store.db.system["connected_app"]
@@ -159,8 +159,11 @@ class AuthService:
         with self.store.db.write() as conn:
             conn.execute(
                 insert(apps).values(
-                    client_id=client_id, name=name, secret_hash=hash_password(secret),
-                    run_as_user_id=run_as_user_id, created_at=self.store.clock.now(),
+                    client_id=client_id,
+                    name=name,
+                    secret_hash=hash_password(secret),
+                    run_as_user_id=run_as_user_id,
+                    created_at=self.store.clock.now(),
                 )
             )
         return AppCredentials(client_id, secret)

@@ -41,8 +41,12 @@ class TokenStore:
         expires = now + self.ttl
         conn.execute(
             insert(self._table).values(
-                token_hash=hash_token(token), user_id=user_id, issued_at=now,
-                expires_at=expires, revoked=False, client_id=client_id,
+                token_hash=hash_token(token),
+                user_id=user_id,
+                issued_at=now,
+                expires_at=expires,
+                revoked=False,
+                client_id=client_id,
             )
         )
         return IssuedToken(token, user_id, now, expires)

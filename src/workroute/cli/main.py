@@ -21,8 +21,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
-connected_app = typer.Typer(help="Manage connected apps (OAuth client credentials).",
-                            no_args_is_help=True)
+connected_app = typer.Typer(
+    help="Manage connected apps (OAuth client credentials).", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(connected_app, name="app")
 
@@ -67,10 +68,16 @@ def open_org(db: Path | None, *, must_exist: bool = True):  # type: ignore[no-un
 @app.command()
 def init(
     admin_username: Annotated[str, typer.Option(help="Username of the first administrator.")],
-    admin_password: Annotated[str, typer.Option(help="Their password (8+ chars, letters and digits).")],
+    admin_password: Annotated[
+        str, typer.Option(help="Their password (8+ chars, letters and digits).")
+    ],
     db: DbOpt = None,
-    demo: Annotated[bool, typer.Option(help="Also create demo agents, queues, channels and records.")] = False,
-    exists_ok: Annotated[bool, typer.Option(help="Succeed quietly when the org already exists.")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="Also create demo agents, queues, channels and records.")
+    ] = False,
+    exists_ok: Annotated[
+        bool, typer.Option(help="Succeed quietly when the org already exists.")
+    ] = False,
 ) -> None:
     """Create an org in a database."""
     if db is not None and not os.environ.get("WORKROUTE_DATABASE_URL"):
@@ -101,7 +108,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8443,
     tls_cert: Annotated[Path | None, typer.Option(help="PEM certificate.")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="PEM private key.")] = None,
-    dev_tls: Annotated[bool, typer.Option(help="Use a self-signed certificate made for you.")] = False,
+    dev_tls: Annotated[
+        bool, typer.Option(help="Use a self-signed certificate made for you.")
+    ] = False,
     no_tls: Annotated[bool, typer.Option(help="Serve plain HTTP (local use only).")] = False,
     show_logins: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
@@ -207,8 +216,14 @@ def deploy(
         from workroute.cli.remote import remote_deploy
 
         ok = remote_deploy(
-            path, url=url, username=username, password=password, token=token,
-            verify=not insecure, check_only=check_only, console=out,
+            path,
+            url=url,
+            username=username,
+            password=password,
+            token=token,
+            verify=not insecure,
+            check_only=check_only,
+            console=out,
         )
         raise typer.Exit(0 if ok else 1)
     from workroute.metadata.deploy import deploy_source

@@ -39,8 +39,11 @@ def remote_deploy(
             f"/services/data/{API_VERSION}/metadata/deployRequest",
             headers={"Authorization": f"Bearer {token}"},
             files={
-                "json": (None, f'{{"deployOptions": {{"checkOnly": {str(check_only).lower()}}}}}',
-                         "application/json"),
+                "json": (
+                    None,
+                    f'{{"deployOptions": {{"checkOnly": {str(check_only).lower()}}}}}',
+                    "application/json",
+                ),
                 "file": ("deploy.zip", zip_folder(path), "application/zip"),
             },
         )
@@ -57,8 +60,9 @@ def remote_deploy(
     for s in result["details"].get("skipped", []):
         console.print(f"[yellow]-[/] skipped {s}", highlight=False)
     if result["success"]:
-        console.print(f"Deployed {result['numberComponentsDeployed']} component(s) "
-                      f"(deploy {result['id']}).")
+        console.print(
+            f"Deployed {result['numberComponentsDeployed']} component(s) (deploy {result['id']})."
+        )
     else:
         console.print(f"Deploy {result['id']} failed; nothing was changed.")
     return bool(result["success"])

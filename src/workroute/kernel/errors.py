@@ -212,9 +212,7 @@ class DeployError(WorkrouteError):
     def __init__(self, problems: Sequence[DeployProblem], message: str | None = None) -> None:
         self.problems = list(problems)
         super().__init__(
-            message
-            or "; ".join(p.describe() for p in self.problems)
-            or "The deployment failed"
+            message or "; ".join(p.describe() for p in self.problems) or "The deployment failed"
         )
 
 

@@ -109,8 +109,18 @@ FORMULA_BLANKS = frozenset({"BlankAsBlank", "BlankAsZero"})
 
 _NUMBER_TYPES = frozenset({"Number", "Currency", "Percent"})
 _TEXT_DEFAULT_TYPES = frozenset(
-    {"Text", "TextArea", "LongTextArea", "Html", "Email", "Phone", "Url", "Picklist",
-     "MultiselectPicklist", "EncryptedText"}
+    {
+        "Text",
+        "TextArea",
+        "LongTextArea",
+        "Html",
+        "Email",
+        "Phone",
+        "Url",
+        "Picklist",
+        "MultiselectPicklist",
+        "EncryptedText",
+    }
 )
 _EXTERNAL_ID_TYPES = frozenset({"Text", "Number", "Email", "AutoNumber"})
 _FIXED_LENGTHS: Mapping[str, int] = MappingProxyType(
@@ -134,9 +144,17 @@ MAX_MASTER_DETAIL = 2
 
 #: Non-custom field names a custom object's file may mention; they are not (re)defined.
 _STANDARD_FIELD_NAMES = frozenset(
-    n.lower() for n in (*SYSTEM_FIELD_NAMES, "Name", "OwnerId", "RecordTypeId",
-                        "CurrencyIsoCode", "LastActivityDate", "LastViewedDate",
-                        "LastReferencedDate")
+    n.lower()
+    for n in (
+        *SYSTEM_FIELD_NAMES,
+        "Name",
+        "OwnerId",
+        "RecordTypeId",
+        "CurrencyIsoCode",
+        "LastActivityDate",
+        "LastViewedDate",
+        "LastReferencedDate",
+    )
 )
 _AUTONUMBER_FORMAT_RE = re.compile(r"\{0+\}")
 _NUMBER_LITERAL_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
@@ -271,8 +289,7 @@ class CustomFieldSpec:
         if self.type in ("Picklist", "MultiselectPicklist"):
             extra = {
                 "picklist": tuple(
-                    p if p.label is not None else replace(p, label=p.value)
-                    for p in self.picklist
+                    p if p.label is not None else replace(p, label=p.value) for p in self.picklist
                 ),
                 "restricted_picklist": self.restricted or self.value_set_name is not None,
             }
@@ -306,15 +323,30 @@ class NameFieldSpec:
     def to_field_def(self) -> FieldDef:
         if self.type == "AutoNumber":
             return FieldDef(
-                name="Name", type=FieldType.STRING, label=self.label, length=30,
-                nillable=False, createable=False, updateable=False, defaulted_on_create=True,
-                auto_number=True, display_format=self.display_format, name_field=True,
-                id_lookup=True, description=self.description,
+                name="Name",
+                type=FieldType.STRING,
+                label=self.label,
+                length=30,
+                nillable=False,
+                createable=False,
+                updateable=False,
+                defaulted_on_create=True,
+                auto_number=True,
+                display_format=self.display_format,
+                name_field=True,
+                id_lookup=True,
+                description=self.description,
             )
         # Salesforce fills a missing Name with the record Id, so it is not "required".
         return FieldDef(
-            name="Name", type=FieldType.STRING, label=self.label, length=NAME_FIELD_LENGTH,
-            nillable=False, defaulted_on_create=True, name_field=True, id_lookup=True,
+            name="Name",
+            type=FieldType.STRING,
+            label=self.label,
+            length=NAME_FIELD_LENGTH,
+            nillable=False,
+            defaulted_on_create=True,
+            name_field=True,
+            id_lookup=True,
             description=self.description,
         )
 
@@ -494,8 +526,7 @@ def parse_custom_object(
     pairs of separate field files. Raises :class:`DeployError` with every problem found.
     """
     log = ProblemLog()
-    spec = _parse_object(content, file, full_name or object_name_from_path(file),
-                         field_files, log)
+    spec = _parse_object(content, file, full_name or object_name_from_path(file), field_files, log)
     log.raise_if_any()
     assert spec is not None
     return spec
@@ -511,9 +542,7 @@ def parse_custom_field(content: bytes, file: str, *, object_name: str) -> Custom
     return spec
 
 
-def objects_from_package(
-    pkg: Package, *, log: ProblemLog | None = None
-) -> list[CustomObjectSpec]:
+def objects_from_package(pkg: Package, *, log: ProblemLog | None = None) -> list[CustomObjectSpec]:
     """Every CustomObject of a package with its fields, in both layouts.
 
     SFDX field files whose object file is not in the package give a spec with
@@ -548,8 +577,16 @@ def objects_from_package(
         fields = tuple(f for f in parsed if f is not None)
         _check_duplicates(fields, own)
         _check_master_details(parent, fields, own)
-        take(CustomObjectSpec(full_name=parent, fields=fields, has_definition=False,
-                              file=comps[0].path, notes=tuple(ctx.notes)), before)
+        take(
+            CustomObjectSpec(
+                full_name=parent,
+                fields=fields,
+                has_definition=False,
+                file=comps[0].path,
+                notes=tuple(ctx.notes),
+            ),
+            before,
+        )
 
     if log is not None:
         log.extend(own.problems)
@@ -585,8 +622,9 @@ def _parse_object(
     _check_object_name(full_name, file, root, log)
     declared = r.text(root, "fullName")
     if declared and declared != full_name:
-        ctx.notes.append(f"{file}: <fullName>{declared}</fullName> ignored; the file name "
-                         f"gives {full_name}")
+        ctx.notes.append(
+            f"{file}: <fullName>{declared}</fullName> ignored; the file name gives {full_name}"
+        )
 
     label = r.text(root, "label") or ""
     plural = r.text(root, "pluralLabel") or ""
@@ -607,8 +645,11 @@ def _parse_object(
             fields.append(f)
     _check_duplicates(fields, log)
     _check_master_details(full_name, fields, log)
-    if not ctx.standard and sharing and sharing != "ControlledByParent" and any(
-        f.type == "MasterDetail" and f.formula is None for f in fields
+    if (
+        not ctx.standard
+        and sharing
+        and sharing != "ControlledByParent"
+        and any(f.type == "MasterDetail" and f.formula is None for f in fields)
     ):
         r.problem(
             f"sharingModel must be ControlledByParent on an object with a master-detail "
@@ -632,17 +673,30 @@ def _parse_object(
 def _check_object_name(name: str, file: str, root: Element | None, log: ProblemLog) -> None:
     node = root
     if _OTHER_SUFFIX_RE.search(name):
-        log.add(file, f"Object {name}: only custom objects (__c) and standard objects can be "
-                f"deployed", node=node, component=name)
+        log.add(
+            file,
+            f"Object {name}: only custom objects (__c) and standard objects can be deployed",
+            node=node,
+            component=name,
+        )
         return
     base = name[:-3] if name.endswith("__c") else name
     if not API_NAME_RE.match(name) or "__" in base:
-        log.add(file, f"Invalid object API name '{name}': it must start with a letter, use "
-                f"only letters, digits and single underscores, not end with an underscore, "
-                f"and a custom object's name ends in __c", node=node, component=name)
+        log.add(
+            file,
+            f"Invalid object API name '{name}': it must start with a letter, use "
+            f"only letters, digits and single underscores, not end with an underscore, "
+            f"and a custom object's name ends in __c",
+            node=node,
+            component=name,
+        )
     elif len(base) > MAX_NAME_LENGTH:
-        log.add(file, f"Object name '{name}' is longer than {MAX_NAME_LENGTH} characters "
-                f"(without __c)", node=node, component=name)
+        log.add(
+            file,
+            f"Object name '{name}' is longer than {MAX_NAME_LENGTH} characters (without __c)",
+            node=node,
+            component=name,
+        )
 
 
 def _check_custom_object(
@@ -661,14 +715,19 @@ def _check_custom_object(
     if not plural:
         r.problem("A custom object needs a <pluralLabel>", root, "pluralLabel")
     elif len(plural) > MAX_LABEL_LENGTH:
-        r.problem(f"pluralLabel is longer than {MAX_LABEL_LENGTH} characters",
-                  child(root, "pluralLabel"))
+        r.problem(
+            f"pluralLabel is longer than {MAX_LABEL_LENGTH} characters", child(root, "pluralLabel")
+        )
     if sharing and sharing not in SHARING_MODELS:
-        r.problem(f"'{sharing}' is not a valid sharingModel (one of "
-                  f"{', '.join(sorted(SHARING_MODELS))})", child(root, "sharingModel"))
+        r.problem(
+            f"'{sharing}' is not a valid sharingModel (one of {', '.join(sorted(SHARING_MODELS))})",
+            child(root, "sharingModel"),
+        )
     if status and status not in DEPLOYMENT_STATUSES:
-        r.problem(f"'{status}' is not a valid deploymentStatus (Deployed or InDevelopment)",
-                  child(root, "deploymentStatus"))
+        r.problem(
+            f"'{status}' is not a valid deploymentStatus (Deployed or InDevelopment)",
+            child(root, "deploymentStatus"),
+        )
     nf = child(root, "nameField")
     if nf is None or name_field is None:
         r.problem("A custom object needs a <nameField>", root, "nameField")
@@ -676,15 +735,18 @@ def _check_custom_object(
     if not name_field.label:
         r.problem("<nameField> needs a <label>", nf, "label")
     if name_field.type not in ("Text", "AutoNumber"):
-        r.problem(f"The name field's type must be Text or AutoNumber, not "
-                  f"'{name_field.type}'", child_or(nf, "type"))
+        r.problem(
+            f"The name field's type must be Text or AutoNumber, not '{name_field.type}'",
+            child_or(nf, "type"),
+        )
     if name_field.type == "AutoNumber":
         fmt = name_field.display_format
         if not fmt:
             r.problem("An AutoNumber name field needs a <displayFormat>", nf, "displayFormat")
         elif not _AUTONUMBER_FORMAT_RE.search(fmt):
-            r.problem(f"displayFormat '{fmt}' has no {{0}} number placeholder",
-                      child(nf, "displayFormat"))
+            r.problem(
+                f"displayFormat '{fmt}' has no {{0}} number placeholder", child(nf, "displayFormat")
+            )
 
 
 def _parse_name_field(root: Element, r: Reader) -> NameFieldSpec | None:
@@ -726,8 +788,9 @@ def _parse_field(
         name = name[len(ctx.name) + 1 :]
     if file_stem is not None:
         if name and name != file_stem:
-            ctx.notes.append(f"{file}: <fullName>{name}</fullName> ignored; the file name "
-                             f"gives {file_stem}")
+            ctx.notes.append(
+                f"{file}: <fullName>{name}</fullName> ignored; the file name gives {file_stem}"
+            )
         name = file_stem
     if not name:
         r.problem("A field has no <fullName>", el, "fullName")
@@ -771,14 +834,15 @@ def _parse_field(
         _check_field(spec, el, r, ctx)
     elif ctx.standard or name.lower() in _STANDARD_FIELD_NAMES:
         if not API_NAME_RE.match(name) or "__" in name:
-            r.problem(f"Invalid field API name '{name}'", child_or(el, "fullName"),
-                      "fullName")
+            r.problem(f"Invalid field API name '{name}'", child_or(el, "fullName"), "fullName")
         else:
-            ctx.notes.append(f"{ctx.name}.{name}: a standard field; its settings are not "
-                             f"applied")
+            ctx.notes.append(f"{ctx.name}.{name}: a standard field; its settings are not applied")
     else:
-        r.problem(f"Invalid field API name '{name}': custom field names end in __c",
-                  child_or(el, "fullName"), "fullName")
+        r.problem(
+            f"Invalid field API name '{name}': custom field names end in __c",
+            child_or(el, "fullName"),
+            "fullName",
+        )
     return spec
 
 
@@ -832,12 +896,19 @@ def _check_field(spec: CustomFieldSpec, el: Element, r: Reader, ctx: _ObjectCont
         r.problem(message, node if node is not None else (child_or(el, element)), element)
 
     if not API_NAME_RE.match(name) or "__" in base:
-        bad(f"Invalid field API name '{name}': it must start with a letter, use only "
+        bad(
+            f"Invalid field API name '{name}': it must start with a letter, use only "
             f"letters, digits and single underscores, not end with an underscore, and end "
-            f"in __c", "fullName", at)
+            f"in __c",
+            "fullName",
+            at,
+        )
     elif len(base) > MAX_NAME_LENGTH:
-        bad(f"Field name '{name}' is longer than {MAX_NAME_LENGTH} characters (without "
-            f"__c)", "fullName", at)
+        bad(
+            f"Field name '{name}' is longer than {MAX_NAME_LENGTH} characters (without __c)",
+            "fullName",
+            at,
+        )
     if not spec.label:
         bad(f"Field {name} needs a <label>", "label", el)
     elif len(spec.label) > MAX_LABEL_LENGTH:
@@ -850,8 +921,7 @@ def _check_field(spec: CustomFieldSpec, el: Element, r: Reader, ctx: _ObjectCont
         _check_formula(spec, bad)
         return
     if t in UNSUPPORTED_FIELD_TYPES:
-        bad(f"Field {name}: type {t} ({UNSUPPORTED_FIELD_TYPES[t]}) is not supported",
-            "type")
+        bad(f"Field {name}: type {t} ({UNSUPPORTED_FIELD_TYPES[t]}) is not supported", "type")
         return
     if t not in FIELD_TYPES:
         bad(f"Field {name}: unknown field type '{t}'", "type")
@@ -859,8 +929,7 @@ def _check_field(spec: CustomFieldSpec, el: Element, r: Reader, ctx: _ObjectCont
     if t == "Text":
         _check_range(spec.length, 1, 255, f"Field {name}: Text length", "length", bad)
     elif t == "EncryptedText":
-        _check_range(spec.length, 1, 175, f"Field {name}: EncryptedText length", "length",
-                     bad)
+        _check_range(spec.length, 1, 175, f"Field {name}: EncryptedText length", "length", bad)
     elif t in ("LongTextArea", "Html"):
         _check_range(spec.length, 256, 131072, f"Field {name}: {t} length", "length", bad)
     elif t in _NUMBER_TYPES:
@@ -871,25 +940,35 @@ def _check_field(spec: CustomFieldSpec, el: Element, r: Reader, ctx: _ObjectCont
         _check_reference(spec, bad)
     elif t == "AutoNumber":
         if not spec.display_format:
-            bad(f"Field {name}: an AutoNumber field needs a <displayFormat>",
-                "displayFormat", el)
+            bad(f"Field {name}: an AutoNumber field needs a <displayFormat>", "displayFormat", el)
         elif not _AUTONUMBER_FORMAT_RE.search(spec.display_format):
-            bad(f"Field {name}: displayFormat '{spec.display_format}' has no {{0}} number "
-                f"placeholder", "displayFormat")
+            bad(
+                f"Field {name}: displayFormat '{spec.display_format}' has no {{0}} number "
+                f"placeholder",
+                "displayFormat",
+            )
     if spec.external_id and t not in _EXTERNAL_ID_TYPES:
-        bad(f"Field {name}: a {t} field cannot be an External ID (only Text, Number, Email "
-            f"and AutoNumber)", "externalId")
+        bad(
+            f"Field {name}: a {t} field cannot be an External ID (only Text, Number, Email "
+            f"and AutoNumber)",
+            "externalId",
+        )
     if spec.default_value is not None and spec.default_value.strip():
         if t == "Checkbox" and parse_bool(spec.default_value) is None:
-            bad(f"Field {name}: a Checkbox defaultValue must be true or false, not "
-                f"'{spec.default_value.strip()}'", "defaultValue")
+            bad(
+                f"Field {name}: a Checkbox defaultValue must be true or false, not "
+                f"'{spec.default_value.strip()}'",
+                "defaultValue",
+            )
         elif t in ("AutoNumber", "MasterDetail"):
             bad(f"Field {name}: a {t} field cannot have a defaultValue", "defaultValue")
         else:
             value = parse_default(t, spec.default_value)
             if isinstance(value, FormulaDefault):
-                ctx.notes.append(f"{ctx.name}.{name}: defaultValue {value.strip()!r} is a "
-                                 f"formula; it is kept as FormulaDefault")
+                ctx.notes.append(
+                    f"{ctx.name}.{name}: defaultValue {value.strip()!r} is a "
+                    f"formula; it is kept as FormulaDefault"
+                )
 
 
 def _check_range(
@@ -912,30 +991,38 @@ def _check_number(spec: CustomFieldSpec, bad: _Bad) -> None:
         bad(f"Field {name}: a {spec.type} field needs a <precision> (1 to 18)", "precision")
         return
     if not 1 <= spec.precision <= 18:
-        bad(f"Field {name}: precision must be between 1 and 18, not {spec.precision}",
-            "precision")
+        bad(f"Field {name}: precision must be between 1 and 18, not {spec.precision}", "precision")
     scale = spec.scale or 0
     if scale < 0 or scale > spec.precision:
-        bad(f"Field {name}: scale must be between 0 and the precision ({spec.precision}), "
-            f"not {scale}", "scale")
+        bad(
+            f"Field {name}: scale must be between 0 and the precision ({spec.precision}), "
+            f"not {scale}",
+            "scale",
+        )
 
 
 def _check_formula(spec: CustomFieldSpec, bad: _Bad) -> None:
     name = spec.full_name
     if spec.type not in FORMULA_RESULT_TYPES:
-        bad(f"Field {name}: a formula cannot return {spec.type} (one of "
-            f"{', '.join(sorted(FORMULA_RESULT_TYPES))})", "type")
+        bad(
+            f"Field {name}: a formula cannot return {spec.type} (one of "
+            f"{', '.join(sorted(FORMULA_RESULT_TYPES))})",
+            "type",
+        )
         return
     if spec.type in _NUMBER_TYPES:
         _check_number(spec, bad)
     if spec.formula_treat_blanks_as and spec.formula_treat_blanks_as not in FORMULA_BLANKS:
-        bad(f"Field {name}: formulaTreatBlanksAs must be BlankAsZero or BlankAsBlank",
-            "formulaTreatBlanksAs")
+        bad(
+            f"Field {name}: formulaTreatBlanksAs must be BlankAsZero or BlankAsBlank",
+            "formulaTreatBlanksAs",
+        )
     if spec.default_value:
         bad(f"Field {name}: a formula field cannot have a defaultValue", "defaultValue")
     if spec.required or spec.unique or spec.external_id:
-        bad(f"Field {name}: a formula field cannot be required, unique or an External ID",
-            "formula")
+        bad(
+            f"Field {name}: a formula field cannot be required, unique or an External ID", "formula"
+        )
 
 
 def _check_picklist(spec: CustomFieldSpec, el: Element, r: Reader) -> None:
@@ -951,8 +1038,11 @@ def _check_picklist(spec: CustomFieldSpec, el: Element, r: Reader) -> None:
     if spec.value_set_name:
         return  # a global value set, resolved by whoever knows it
     if not spec.picklist:
-        r.problem(f"Field {name}: a {spec.type} field needs at least one value",
-                  vs if vs is not None else el, "valueSet")
+        r.problem(
+            f"Field {name}: a {spec.type} field needs at least one value",
+            vs if vs is not None else el,
+            "valueSet",
+        )
         return
     seen: set[str] = set()
     for value, v_el in zip(spec.picklist, value_els, strict=True):
@@ -961,17 +1051,24 @@ def _check_picklist(spec: CustomFieldSpec, el: Element, r: Reader) -> None:
             r.problem(f"Field {name}: a picklist value has no <fullName>", node, "fullName")
             continue
         if len(value.value) > 255:
-            r.problem(f"Field {name}: picklist value '{value.value[:40]}...' is longer than "
-                      f"255 characters", node, "fullName")
+            r.problem(
+                f"Field {name}: picklist value '{value.value[:40]}...' is longer than "
+                f"255 characters",
+                node,
+                "fullName",
+            )
         key = value.value.lower()
         if key in seen:
-            r.problem(f"Field {name}: duplicate picklist value '{value.value}'", node,
-                      "fullName")
+            r.problem(f"Field {name}: duplicate picklist value '{value.value}'", node, "fullName")
         seen.add(key)
     defaults = [v for v in spec.picklist if v.default]
     if spec.type == "Picklist" and len(defaults) > 1:
-        r.problem(f"Field {name}: a picklist can have only one default value "
-                  f"({', '.join(v.value for v in defaults)})", el, "default")
+        r.problem(
+            f"Field {name}: a picklist can have only one default value "
+            f"({', '.join(v.value for v in defaults)})",
+            el,
+            "default",
+        )
 
 
 def _check_reference(spec: CustomFieldSpec, bad: _Bad) -> None:
@@ -979,21 +1076,29 @@ def _check_reference(spec: CustomFieldSpec, bad: _Bad) -> None:
     if not spec.reference_to:
         bad(f"Field {name}: a {spec.type} field needs <referenceTo>", "referenceTo")
     elif not API_NAME_RE.match(spec.reference_to):
-        bad(f"Field {name}: referenceTo '{spec.reference_to}' is not a valid object name",
-            "referenceTo")
+        bad(
+            f"Field {name}: referenceTo '{spec.reference_to}' is not a valid object name",
+            "referenceTo",
+        )
     rel = spec.relationship_name
     if not rel:
-        bad(f"Field {name}: a {spec.type} field needs a <relationshipName>",
-            "relationshipName")
+        bad(f"Field {name}: a {spec.type} field needs a <relationshipName>", "relationshipName")
     elif not API_NAME_RE.match(rel) or "__" in rel:
-        bad(f"Field {name}: relationshipName '{rel}' must start with a letter and use only "
-            f"letters, digits and single underscores (no __r suffix)", "relationshipName")
+        bad(
+            f"Field {name}: relationshipName '{rel}' must start with a letter and use only "
+            f"letters, digits and single underscores (no __r suffix)",
+            "relationshipName",
+        )
     if spec.delete_constraint and spec.delete_constraint not in DELETE_CONSTRAINTS:
-        bad(f"Field {name}: deleteConstraint must be Cascade, Restrict or SetNull",
-            "deleteConstraint")
+        bad(
+            f"Field {name}: deleteConstraint must be Cascade, Restrict or SetNull",
+            "deleteConstraint",
+        )
     if spec.type == "Lookup" and spec.required and spec.delete_constraint == "SetNull":
-        bad(f"Field {name}: a required lookup cannot use deleteConstraint SetNull",
-            "deleteConstraint")
+        bad(
+            f"Field {name}: a required lookup cannot use deleteConstraint SetNull",
+            "deleteConstraint",
+        )
 
 
 class _Bad(Protocol):
@@ -1007,21 +1112,29 @@ def _check_duplicates(fields: Iterable[CustomFieldSpec], log: ProblemLog) -> Non
         first = seen.get(key)
         if first is not None:
             where = f"{first.file}:{first.line}" if first.line else first.file
-            log.add(f.file, f"Field {f.full_name} is defined twice (first at {where})",
-                    line=f.line, element="fullName", component=f.full_name)
+            log.add(
+                f.file,
+                f"Field {f.full_name} is defined twice (first at {where})",
+                line=f.line,
+                element="fullName",
+                component=f.full_name,
+            )
         else:
             seen[key] = f
 
 
-def _check_master_details(
-    obj: str, fields: Sequence[CustomFieldSpec], log: ProblemLog
-) -> None:
+def _check_master_details(obj: str, fields: Sequence[CustomFieldSpec], log: ProblemLog) -> None:
     mds = [f for f in fields if f.type == "MasterDetail" and f.formula is None]
     if len(mds) > MAX_MASTER_DETAIL:
         extra = mds[MAX_MASTER_DETAIL]
-        log.add(extra.file, f"Object {obj} has {len(mds)} master-detail fields; at most "
-                f"{MAX_MASTER_DETAIL} are allowed", line=extra.line, element="type",
-                component=f"{obj}.{extra.full_name}")
+        log.add(
+            extra.file,
+            f"Object {obj} has {len(mds)} master-detail fields; at most "
+            f"{MAX_MASTER_DETAIL} are allowed",
+            line=extra.line,
+            element="type",
+            component=f"{obj}.{extra.full_name}",
+        )
 
 
 # -- writing ------------------------------------------------------------------------

@@ -55,16 +55,24 @@ class DeployResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "success": self.success, "checkOnly": self.check_only,
-            "createdAt": self.created_at.isoformat(), "completedAt": self.completed_at.isoformat(),
+            "id": self.id,
+            "success": self.success,
+            "checkOnly": self.check_only,
+            "createdAt": self.created_at.isoformat(),
+            "completedAt": self.completed_at.isoformat(),
             "createdById": self.created_by_id,
             "components": [
                 {"type": c.type, "fullName": c.full_name, "file": c.file, "created": c.created}
                 for c in self.components
             ],
             "problems": [
-                {"file": p.file, "line": p.line, "element": p.element,
-                 "component": p.component, "message": p.message}
+                {
+                    "file": p.file,
+                    "line": p.line,
+                    "element": p.element,
+                    "component": p.component,
+                    "message": p.message,
+                }
                 for p in self.problems
             ],
             "skipped": list(self.skipped),
@@ -73,18 +81,26 @@ class DeployResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeployResult:
         return cls(
-            id=data["id"], success=data["success"], check_only=data["checkOnly"],
+            id=data["id"],
+            success=data["success"],
+            check_only=data["checkOnly"],
             created_at=datetime.fromisoformat(data["createdAt"]),
             completed_at=datetime.fromisoformat(data["completedAt"]),
             created_by_id=data["createdById"],
             components=tuple(
-                DeployedComponent(type=c["type"], full_name=c["fullName"], file=c["file"],
-                                  created=c["created"])
+                DeployedComponent(
+                    type=c["type"], full_name=c["fullName"], file=c["file"], created=c["created"]
+                )
                 for c in data["components"]
             ),
             problems=tuple(
-                DeployProblem(file=p["file"], line=p["line"], element=p["element"],
-                              component=p["component"], message=p["message"])
+                DeployProblem(
+                    file=p["file"],
+                    line=p["line"],
+                    element=p["element"],
+                    component=p["component"],
+                    message=p["message"],
+                )
                 for p in data["problems"]
             ),
             skipped=tuple(data.get("skipped", ())),
@@ -117,8 +133,9 @@ class _StagedObjects:
         for obj, spec, created in self.objects:
             org.save_object(obj)
             done.append(
-                DeployedComponent(type="CustomObject", full_name=obj.name, file=spec.file,
-                                  created=created)
+                DeployedComponent(
+                    type="CustomObject", full_name=obj.name, file=spec.file, created=created
+                )
             )
         return done
 
@@ -139,13 +156,17 @@ class CustomObjectHandler:
                 obj = spec.merge_into(existing)
                 created = False
             elif spec.is_standard:
-                log.add(spec.file, f"Unknown standard object {spec.full_name}",
-                        component=spec.full_name)
+                log.add(
+                    spec.file, f"Unknown standard object {spec.full_name}", component=spec.full_name
+                )
                 continue
             elif not spec.has_definition:
-                log.add(spec.file, f"Object {spec.full_name} does not exist; deploy its "
-                        f"{spec.full_name}.object-meta.xml with its fields",
-                        component=spec.full_name)
+                log.add(
+                    spec.file,
+                    f"Object {spec.full_name} does not exist; deploy its "
+                    f"{spec.full_name}.object-meta.xml with its fields",
+                    component=spec.full_name,
+                )
                 continue
             else:
                 prefix = org.schema.next_custom_prefix(frozenset(taken))
@@ -156,10 +177,14 @@ class CustomObjectHandler:
                 target = f.reference_to
                 if target:
                     if target.lower() not in incoming and org.schema.find(target) is None:
-                        log.add(f.file or spec.file,
-                                f"Field {spec.full_name}.{f.full_name} refers to {target}, "
-                                "which does not exist", line=f.line, element="referenceTo",
-                                component=f"{spec.full_name}.{f.full_name}")
+                        log.add(
+                            f.file or spec.file,
+                            f"Field {spec.full_name}.{f.full_name} refers to {target}, "
+                            "which does not exist",
+                            line=f.line,
+                            element="referenceTo",
+                            component=f"{spec.full_name}.{f.full_name}",
+                        )
             staged.objects.append((obj, spec, created))
         return staged
 
@@ -203,7 +228,8 @@ def run_deploy(
     try:
         pkg = read_package(
             source if isinstance(source, bytes) else Path(source),
-            supported_types=supported, raise_errors=False,
+            supported_types=supported,
+            raise_errors=False,
         )
     except DeployError as exc:
         log.extend(list(exc.problems))
@@ -214,7 +240,8 @@ def run_deploy(
         skipped = [u.describe() for u in pkg.unsupported]
         skipped += [
             f"{c.path}: {c.type} {c.full_name} is not supported by workroute yet"
-            for c in pkg.components if c.type not in handled
+            for c in pkg.components
+            if c.type not in handled
         ]
         staged = [s for h in handlers if (s := h.stage(org, pkg, log)) is not None]
         if not log.problems and not check_only:
@@ -231,12 +258,19 @@ def run_deploy(
         elif not log.problems:
             components = [
                 DeployedComponent(type=c.type, full_name=c.full_name, file=c.path)
-                for c in pkg.components if c.type in handled
+                for c in pkg.components
+                if c.type in handled
             ]
     result = DeployResult(
-        id=deploy_id, success=not log.problems, check_only=check_only, created_at=started,
-        completed_at=org.clock.now(), created_by_id=user_id, components=tuple(components),
-        problems=tuple(log.problems), skipped=tuple(skipped),
+        id=deploy_id,
+        success=not log.problems,
+        check_only=check_only,
+        created_at=started,
+        completed_at=org.clock.now(),
+        created_by_id=user_id,
+        components=tuple(components),
+        problems=tuple(log.problems),
+        skipped=tuple(skipped),
     )
     _record(org, result)
     return result
@@ -246,12 +280,11 @@ def _keep_files(org: Org, conn: Connection, pkg: Package, now: datetime) -> None
     """Keep what was deployed, so a retrieve gives the same XML back."""
     table = org.db.system["metadata_file"]
     for c in pkg.components:
+        conn.execute(delete(table).where(table.c.type == c.type, table.c.full_name == c.full_name))
         conn.execute(
-            delete(table).where(table.c.type == c.type, table.c.full_name == c.full_name)
-        )
-        conn.execute(
-            insert(table).values(type=c.type, full_name=c.full_name, path=c.path,
-                                 content=c.content, deployed_at=now)
+            insert(table).values(
+                type=c.type, full_name=c.full_name, path=c.path, content=c.content, deployed_at=now
+            )
         )
 
 
@@ -260,8 +293,11 @@ def _record(org: Org, result: DeployResult) -> None:
     with org.db.write() as conn:
         conn.execute(
             insert(table).values(
-                id=result.id, status=result.status, created_at=result.created_at,
-                completed_at=result.completed_at, result=json.dumps(result.to_json()),
+                id=result.id,
+                status=result.status,
+                created_at=result.created_at,
+                completed_at=result.completed_at,
+                result=json.dumps(result.to_json()),
                 created_by_id=result.created_by_id,
             )
         )

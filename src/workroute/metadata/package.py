@@ -347,8 +347,11 @@ def read_package(
             zip_name = name or p.name
             size = p.stat().st_size
             if size > limits.max_zip_bytes:
-                log.add(zip_name, f"The zip file is {size} bytes; at most "
-                        f"{limits.max_zip_bytes} bytes are accepted")
+                log.add(
+                    zip_name,
+                    f"The zip file is {size} bytes; at most "
+                    f"{limits.max_zip_bytes} bytes are accepted",
+                )
                 files = {}
             else:
                 files = _files_from_zip(p.read_bytes(), zip_name, limits, log)
@@ -444,8 +447,10 @@ def _files_from_zip(
     data: bytes, zip_name: str, limits: PackageLimits, log: ProblemLog
 ) -> dict[str, bytes]:
     if len(data) > limits.max_zip_bytes:
-        log.add(zip_name, f"The zip file is {len(data)} bytes; at most "
-                f"{limits.max_zip_bytes} bytes are accepted")
+        log.add(
+            zip_name,
+            f"The zip file is {len(data)} bytes; at most {limits.max_zip_bytes} bytes are accepted",
+        )
         return {}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -456,13 +461,18 @@ def _files_from_zip(
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_entries:
-            log.add(zip_name, f"The zip file has {len(infos)} entries; at most "
-                    f"{limits.max_entries} are accepted")
+            log.add(
+                zip_name,
+                f"The zip file has {len(infos)} entries; at most {limits.max_entries} are accepted",
+            )
             return {}
         declared = sum(i.file_size for i in infos)
         if declared > limits.max_total_bytes:
-            log.add(zip_name, f"The zip file expands to {declared} bytes; at most "
-                    f"{limits.max_total_bytes} bytes are accepted")
+            log.add(
+                zip_name,
+                f"The zip file expands to {declared} bytes; at most "
+                f"{limits.max_total_bytes} bytes are accepted",
+            )
             return {}
         budget = limits.max_total_bytes
         seen: dict[str, str] = {}
@@ -470,8 +480,10 @@ def _files_from_zip(
             mode = info.external_attr >> 16
             safe = _safe_entry_name(info.filename)
             if safe is None:
-                log.add(info.filename, "Zip entry refused: paths must be relative and must "
-                        "not contain '..' segments")
+                log.add(
+                    info.filename,
+                    "Zip entry refused: paths must be relative and must not contain '..' segments",
+                )
                 continue
             if stat.S_ISLNK(mode):
                 log.add(safe, "Zip entry refused: symbolic links are not allowed")
@@ -490,8 +502,9 @@ def _files_from_zip(
             try:
                 content = _read_entry(zf, info, budget)
             except _TooLarge:
-                log.add(zip_name, f"The zip file expands to more than "
-                        f"{limits.max_total_bytes} bytes")
+                log.add(
+                    zip_name, f"The zip file expands to more than {limits.max_total_bytes} bytes"
+                )
                 return {}
             except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as exc:
                 log.add(safe, f"Zip entry could not be read: {exc}")
@@ -729,10 +742,13 @@ def _read_files(
         base = next((d for d in scan_dirs if path.startswith(d)), None)
         if base is None:
             if layout == "mdapi":
-                unsupported.append(Unsupported(path=path, type=None, full_name=None,
-                                               reason="outside the package root"))
+                unsupported.append(
+                    Unsupported(
+                        path=path, type=None, full_name=None, reason="outside the package root"
+                    )
+                )
             continue  # SFDX project files outside the package directories
-        got = _classify(path, path[len(base):])
+        got = _classify(path, path[len(base) :])
         if isinstance(got, Unsupported):
             if got not in seen_unsupported:  # a bundle's files give one entry
                 seen_unsupported.add(got)
@@ -740,8 +756,11 @@ def _read_files(
             continue
         forms.add(got.form)
         if got.type not in supported:
-            unsupported.append(Unsupported(path=path, type=got.type, full_name=got.full_name,
-                                           reason="type not supported"))
+            unsupported.append(
+                Unsupported(
+                    path=path, type=got.type, full_name=got.full_name, reason="type not supported"
+                )
+            )
             continue
         g = groups.setdefault(
             (got.type, got.full_name.lower()), _Group(got.type, got.full_name, got.parent)
@@ -757,9 +776,13 @@ def _read_files(
     if strict:
         for u in unsupported:
             what = u.type or "unknown"
-            log.add(u.path, f"Unsupported metadata type: {what}"
-                    + (f" ({u.full_name})" if u.full_name else "") + f": {u.reason}",
-                    component=u.full_name)
+            log.add(
+                u.path,
+                f"Unsupported metadata type: {what}"
+                + (f" ({u.full_name})" if u.full_name else "")
+                + f": {u.reason}",
+                component=u.full_name,
+            )
     return Package(
         layout=layout,
         root=root,
@@ -790,17 +813,26 @@ def _build_components(
         has_body = info is not None and info.has_body
         if len(g.main) > 1:
             paths = ", ".join(p.path for p in g.main)
-            log.add(g.main[1].path, f"{g.type} {g.full_name} is in the package twice: {paths}",
-                    component=g.full_name)
+            log.add(
+                g.main[1].path,
+                f"{g.type} {g.full_name} is in the package twice: {paths}",
+                component=g.full_name,
+            )
             continue
         if has_body:
             if not g.main:
-                log.add(g.meta[0].path, f"{g.type} {g.full_name} has a -meta.xml file but no "
-                        f"content file", component=g.full_name)
+                log.add(
+                    g.meta[0].path,
+                    f"{g.type} {g.full_name} has a -meta.xml file but no content file",
+                    component=g.full_name,
+                )
                 continue
             if not g.meta:
-                log.add(g.main[0].path, f"{g.type} {g.full_name} has no -meta.xml file",
-                        component=g.full_name)
+                log.add(
+                    g.main[0].path,
+                    f"{g.type} {g.full_name} has no -meta.xml file",
+                    component=g.full_name,
+                )
                 continue
         main = g.main[0]
         meta = g.meta[0] if g.meta else None
@@ -830,8 +862,13 @@ def _build_components(
             kids.setdefault(t, []).extend(names)
         if kids:
             c = Component(
-                type=c.type, full_name=c.full_name, path=c.path, content=c.content,
-                layout=c.layout, meta_path=c.meta_path, meta_content=c.meta_content,
+                type=c.type,
+                full_name=c.full_name,
+                path=c.path,
+                content=c.content,
+                layout=c.layout,
+                meta_path=c.meta_path,
+                meta_content=c.meta_content,
                 parent=c.parent,
                 children=MappingProxyType({k: tuple(v) for k, v in sorted(kids.items())}),
             )

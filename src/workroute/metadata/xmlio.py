@@ -96,8 +96,9 @@ def parse_xml(
         position = cast("tuple[int, int] | None", getattr(exc, "position", None))
         line, column = position if position else (1, 0)
         msg = _LOCATION_SUFFIX.sub("", exc.msg or str(exc)).strip()
-        raise fail(f"XML is not well formed (line {line}, column {column}): {msg}", line=line) \
-            from None
+        raise fail(
+            f"XML is not well formed (line {line}, column {column}): {msg}", line=line
+        ) from None
     except ValueError as exc:  # e.g. unsupported encoding declarations
         raise fail(f"XML could not be read: {exc}", line=1) from None
     docinfo = el.getroottree().docinfo

@@ -8,35 +8,58 @@ from typing import Any
 from workroute.schema.model import FieldDef, FieldType, ObjectDef, PicklistValue
 
 _FIELD_KEYS: dict[str, str] = {
-    "name": "name", "label": "label", "length": "length", "precision": "precision",
-    "scale": "scale", "nillable": "nillable", "required": "required",
-    "createable": "createable", "updateable": "updateable", "default": "default",
+    "name": "name",
+    "label": "label",
+    "length": "length",
+    "precision": "precision",
+    "scale": "scale",
+    "nillable": "nillable",
+    "required": "required",
+    "createable": "createable",
+    "updateable": "updateable",
+    "default": "default",
     "defaultFormula": "default_formula",
-    "defaultedOnCreate": "defaulted_on_create", "restrictedPicklist": "restricted_picklist",
-    "relationshipName": "relationship_name", "unique": "unique",
-    "caseSensitive": "case_sensitive", "externalId": "external_id", "idLookup": "id_lookup",
-    "autoNumber": "auto_number", "displayFormat": "display_format", "nameField": "name_field",
-    "custom": "custom", "description": "description", "formula": "formula",
+    "defaultedOnCreate": "defaulted_on_create",
+    "restrictedPicklist": "restricted_picklist",
+    "relationshipName": "relationship_name",
+    "unique": "unique",
+    "caseSensitive": "case_sensitive",
+    "externalId": "external_id",
+    "idLookup": "id_lookup",
+    "autoNumber": "auto_number",
+    "displayFormat": "display_format",
+    "nameField": "name_field",
+    "custom": "custom",
+    "description": "description",
+    "formula": "formula",
 }
 _OBJECT_KEYS: dict[str, str] = {
-    "name": "name", "keyPrefix": "key_prefix", "label": "label", "labelPlural": "label_plural",
-    "custom": "custom", "hasOwner": "has_owner", "createable": "createable",
-    "updateable": "updateable", "deletable": "deletable", "queryable": "queryable",
-    "setup": "setup", "description": "description",
+    "name": "name",
+    "keyPrefix": "key_prefix",
+    "label": "label",
+    "labelPlural": "label_plural",
+    "custom": "custom",
+    "hasOwner": "has_owner",
+    "createable": "createable",
+    "updateable": "updateable",
+    "deletable": "deletable",
+    "queryable": "queryable",
+    "setup": "setup",
+    "description": "description",
 }
 _DEFAULT_FIELD = FieldDef(name="x", type=FieldType.STRING)
 _DEFAULT_OBJECT = ObjectDef(name="x", key_prefix="xxx")
 
 
 def field_from_json(data: Mapping[str, Any]) -> FieldDef:
-    kwargs: dict[str, Any] = {
-        attr: data[key] for key, attr in _FIELD_KEYS.items() if key in data
-    }
+    kwargs: dict[str, Any] = {attr: data[key] for key, attr in _FIELD_KEYS.items() if key in data}
     kwargs["type"] = FieldType(data["type"])
     if "picklist" in data:
         kwargs["picklist"] = tuple(
             PicklistValue(
-                value=p["value"], label=p.get("label"), default=bool(p.get("default", False)),
+                value=p["value"],
+                label=p.get("label"),
+                default=bool(p.get("default", False)),
                 active=bool(p.get("active", True)),
             )
             for p in data["picklist"]
@@ -54,8 +77,16 @@ def field_to_json(f: FieldDef) -> dict[str, Any]:
             out[key] = value
     if f.picklist:
         out["picklist"] = [
-            {k: v for k, v in (("value", p.value), ("label", p.label), ("default", p.default),
-                               ("active", p.active)) if not (k == "active" and v) and v}
+            {
+                k: v
+                for k, v in (
+                    ("value", p.value),
+                    ("label", p.label),
+                    ("default", p.default),
+                    ("active", p.active),
+                )
+                if not (k == "active" and v) and v
+            }
             for p in f.picklist
         ]
     if f.reference_to:
@@ -64,9 +95,7 @@ def field_to_json(f: FieldDef) -> dict[str, Any]:
 
 
 def object_from_json(data: Mapping[str, Any]) -> ObjectDef:
-    kwargs: dict[str, Any] = {
-        attr: data[key] for key, attr in _OBJECT_KEYS.items() if key in data
-    }
+    kwargs: dict[str, Any] = {attr: data[key] for key, attr in _OBJECT_KEYS.items() if key in data}
     kwargs["fields"] = tuple(field_from_json(f) for f in data.get("fields", ()))
     return ObjectDef(**kwargs)
 

@@ -159,9 +159,7 @@ class ObjectDef:
     setup: bool = False
     description: str = ""
     _by_key: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
-    _by_relationship: dict[str, FieldDef] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    _by_relationship: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         by_key = {f.key: f for f in self.fields}

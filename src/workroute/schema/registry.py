@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from workroute.kernel.errors import InvalidTypeError
 from workroute.kernel.ids import BASE62
@@ -11,32 +12,85 @@ from workroute.schema.model import SYSTEM_FIELD_NAMES, FieldDef, FieldType, Obje
 
 def system_fields() -> tuple[FieldDef, ...]:
     """Fields every object has, written only by the save pipeline."""
-    ro = {"createable": False, "updateable": False}
+    ro: dict[str, Any] = {"createable": False, "updateable": False}
     return (
-        FieldDef(name="Id", type=FieldType.ID, label="Record ID", length=18, nillable=False,
-                 id_lookup=True, defaulted_on_create=True, **ro),
-        FieldDef(name="IsDeleted", type=FieldType.BOOLEAN, label="Deleted", nillable=False,
-                 defaulted_on_create=True, default=False, **ro),
-        FieldDef(name="CreatedDate", type=FieldType.DATETIME, label="Created Date",
-                 nillable=False, defaulted_on_create=True, **ro),
-        FieldDef(name="CreatedById", type=FieldType.REFERENCE, label="Created By ID",
-                 length=18, nillable=False, defaulted_on_create=True, reference_to=("User",),
-                 relationship_name="CreatedBy", **ro),
-        FieldDef(name="LastModifiedDate", type=FieldType.DATETIME, label="Last Modified Date",
-                 nillable=False, defaulted_on_create=True, **ro),
-        FieldDef(name="LastModifiedById", type=FieldType.REFERENCE,
-                 label="Last Modified By ID", length=18, nillable=False,
-                 defaulted_on_create=True, reference_to=("User",),
-                 relationship_name="LastModifiedBy", **ro),
-        FieldDef(name="SystemModstamp", type=FieldType.DATETIME, label="System Modstamp",
-                 nillable=False, defaulted_on_create=True, **ro),
+        FieldDef(
+            name="Id",
+            type=FieldType.ID,
+            label="Record ID",
+            length=18,
+            nillable=False,
+            id_lookup=True,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="IsDeleted",
+            type=FieldType.BOOLEAN,
+            label="Deleted",
+            nillable=False,
+            defaulted_on_create=True,
+            default=False,
+            **ro,
+        ),
+        FieldDef(
+            name="CreatedDate",
+            type=FieldType.DATETIME,
+            label="Created Date",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="CreatedById",
+            type=FieldType.REFERENCE,
+            label="Created By ID",
+            length=18,
+            nillable=False,
+            defaulted_on_create=True,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
+            **ro,
+        ),
+        FieldDef(
+            name="LastModifiedDate",
+            type=FieldType.DATETIME,
+            label="Last Modified Date",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
+        FieldDef(
+            name="LastModifiedById",
+            type=FieldType.REFERENCE,
+            label="Last Modified By ID",
+            length=18,
+            nillable=False,
+            defaulted_on_create=True,
+            reference_to=("User",),
+            relationship_name="LastModifiedBy",
+            **ro,
+        ),
+        FieldDef(
+            name="SystemModstamp",
+            type=FieldType.DATETIME,
+            label="System Modstamp",
+            nillable=False,
+            defaulted_on_create=True,
+            **ro,
+        ),
     )
 
 
 def owner_field(reference_to: tuple[str, ...] = ("Group", "User")) -> FieldDef:
     return FieldDef(
-        name="OwnerId", type=FieldType.REFERENCE, label="Owner ID", length=18,
-        nillable=False, defaulted_on_create=True, reference_to=reference_to,
+        name="OwnerId",
+        type=FieldType.REFERENCE,
+        label="Owner ID",
+        length=18,
+        nillable=False,
+        defaulted_on_create=True,
+        reference_to=reference_to,
         relationship_name="Owner",
     )
 

@@ -72,6 +72,4 @@ class Hooks:
             hook(ctx)
 
     def has_any(self, obj: ObjectDef) -> bool:
-        return any(
-            self._before.get(k) or self._after.get(k) for k in (None, obj.key)
-        )
+        return any(self._before.get(k) or self._after.get(k) for k in (None, obj.key))

@@ -21,8 +21,15 @@ Record = dict[str, object]
 
 # Written by the pipeline itself, never by a caller.
 PIPELINE_FIELDS = frozenset(
-    {"id", "isdeleted", "createddate", "createdbyid", "lastmodifieddate",
-     "lastmodifiedbyid", "systemmodstamp"}
+    {
+        "id",
+        "isdeleted",
+        "createddate",
+        "createdbyid",
+        "lastmodifieddate",
+        "lastmodifiedbyid",
+        "systemmodstamp",
+    }
 )
 
 
@@ -46,22 +53,25 @@ class SavePlan:
             value = default_for(f)
             self.defaults[f.name] = value
         self.required = [
-            f for f in obj.fields
+            f
+            for f in obj.fields
             if (f.required or (not f.nillable and f.createable and f.type is not FieldType.BOOLEAN))
-            and f.key not in PIPELINE_FIELDS and f.key != "ownerid" and not f.auto_number
-            and not f.defaulted_on_create and not f.calculated
+            and f.key not in PIPELINE_FIELDS
+            and f.key != "ownerid"
+            and not f.auto_number
+            and not f.defaulted_on_create
+            and not f.calculated
         ]
         self.references = [
-            f for f in obj.fields
+            f
+            for f in obj.fields
             if f.type is FieldType.REFERENCE and f.key not in PIPELINE_FIELDS and not f.calculated
         ]
         self.unique = [f for f in obj.fields if f.unique and not f.calculated]
         self.auto_numbers = [f for f in obj.fields if f.auto_number]
         self.has_owner = obj.field("OwnerId") is not None
 
-    def coerce(
-        self, record: Mapping[str, object], *, inserting: bool, from_api: bool
-    ) -> Record:
+    def coerce(self, record: Mapping[str, object], *, inserting: bool, from_api: bool) -> Record:
         """Input values by canonical field name, coerced; unknown or read-only fields fail."""
         out: Record = {}
         denied: list[str] = []

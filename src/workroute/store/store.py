@@ -195,8 +195,12 @@ class Store:
                     )
                 if matches:
                     body = {k: v for k, v in body.items() if k.lower() != f.key}
-                    self.update(object_name, [{**body, "Id": matches[0]}], user_id=user_id,
-                                from_api=from_api)
+                    self.update(
+                        object_name,
+                        [{**body, "Id": matches[0]}],
+                        user_id=user_id,
+                        from_api=from_api,
+                    )
                     out.append((matches[0], False))
                 else:
                     if f.key == "id":
@@ -293,8 +297,15 @@ class Store:
         now: datetime,
     ) -> SaveContext:
         return SaveContext(
-            obj=obj, operation=op, new=new, old=old, user_id=user_id, now=now, conn=conn,
-            store=self, depth=self._depth,
+            obj=obj,
+            operation=op,
+            new=new,
+            old=old,
+            user_id=user_id,
+            now=now,
+            conn=conn,
+            store=self,
+            depth=self._depth,
         )
 
     def _run_hooks(self, ctx: SaveContext, *, before: bool) -> None:
@@ -308,9 +319,7 @@ class Store:
         finally:
             self._depth -= 1
 
-    def _columns(
-        self, obj: ObjectDef, table: Table, fields: Iterable[str] | None
-    ) -> list[Any]:
+    def _columns(self, obj: ObjectDef, table: Table, fields: Iterable[str] | None) -> list[Any]:
         if fields is None:
             return list(table.columns)
         cols: list[Any] = [table.c.Id]
@@ -409,8 +418,7 @@ class Store:
                 rid = str(value)
                 target = self.schema.by_prefix(rid[:3])
                 if target is None or (
-                    f.reference_to and target.name not in f.reference_to
-                    and not _poly_ok(f, target)
+                    f.reference_to and target.name not in f.reference_to and not _poly_ok(f, target)
                 ):
                     raise MalformedIdError(
                         f"{f.label or f.name}: id value of incorrect type: {rid}", fields=[f.name]
@@ -426,7 +434,9 @@ class Store:
                 found.update(
                     str(r[0])
                     for r in conn.execute(
-                        select(table.c.Id).where(table.c.Id.in_(chunk), table.c.IsDeleted.is_(False))
+                        select(table.c.Id).where(
+                            table.c.Id.in_(chunk), table.c.IsDeleted.is_(False)
+                        )
                     )
                 )
             for rid, f in refs.items():
@@ -458,7 +468,8 @@ class Store:
                 if key in seen:
                     raise DuplicateValueError(
                         f"duplicate value found: {f.name} duplicates value on record with id: "
-                        f"{seen[key]}", fields=[f.name]
+                        f"{seen[key]}",
+                        fields=[f.name],
                     )
                 seen[key] = str(row["Id"])
             if not seen:
@@ -473,7 +484,8 @@ class Store:
                     if str(r[0]) != seen.get(r[1]):
                         raise DuplicateValueError(
                             f"duplicate value found: {f.name} duplicates value on record with "
-                            f"id: {r[0]}", fields=[f.name]
+                            f"id: {r[0]}",
+                            fields=[f.name],
                         )
 
 

@@ -41,9 +41,9 @@ def parse_datetime(value: str) -> datetime:
         raise ValueError(value)
     y, mo, d, h, mi, s, frac, tz = m.groups()
     micro = int((frac or "0")[:6].ljust(6, "0"))
-    dt = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), micro)
+    dt = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), micro, UTC)
     if tz in (None, "Z"):
-        return dt.replace(tzinfo=UTC)
+        return dt
     sign = 1 if tz[0] == "+" else -1
     digits = tz[1:].replace(":", "")
     offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
@@ -224,7 +224,9 @@ def _temporal_coercer(f: FieldDef) -> Coercer:
         try:
             if kind is FieldType.DATETIME:
                 if isinstance(value, datetime):
-                    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+                    return (
+                        value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+                    )
                 if isinstance(value, str):
                     return None if value == "" else parse_datetime(value)
             elif kind is FieldType.DATE:

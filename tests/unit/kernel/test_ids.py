@@ -33,8 +33,9 @@ def test_case_is_repaired_from_the_suffix(counter: int) -> None:
     assert normalize_id(rid.upper()) == rid
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "001A0000006Vm9", "001A0000006Vm9rIA!", 42, None,
-                                 "001A0000006Vm9rIACX"])
+@pytest.mark.parametrize(
+    "bad", ["", "abc", "001A0000006Vm9", "001A0000006Vm9rIA!", 42, None, "001A0000006Vm9rIACX"]
+)
 def test_malformed_ids_are_refused(bad: object) -> None:
     with pytest.raises(MalformedIdError):
         normalize_id(bad)

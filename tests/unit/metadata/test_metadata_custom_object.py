@@ -152,8 +152,11 @@ def test_labels_and_flags(invoice_def: ObjectDef) -> None:
 def test_formula_default_is_kept_raw(invoice: CustomObjectSpec, invoice_def: ObjectDef) -> None:
     f = fdef(invoice_def, "Invoice_Date__c")
     assert f.type is FieldType.DATE
-    assert isinstance(f.default, FormulaDefault)
-    assert f.default == "TODAY()"
+    # The spec keeps the raw text; the FieldDef carries it as a formula, never as a value.
+    spec = next(x for x in invoice.fields if x.full_name == "Invoice_Date__c")
+    assert isinstance(spec.default(), FormulaDefault)
+    assert f.default is None
+    assert f.default_formula == "TODAY()"
     assert f.defaulted_on_create
     assert any("Invoice_Date__c" in n and "formula" in n for n in invoice.notes)
 
@@ -217,8 +220,12 @@ def test_auto_number_field(invoice_def: ObjectDef) -> None:
     ("name", "ftype", "length", "formula"),
     [
         ("Total_With_Tax__c", FieldType.CURRENCY, 0, "Amount__c * (1 + Discount__c)"),
-        ("Is_Overdue__c", FieldType.BOOLEAN, 0,
-         "AND(NOT(Paid__c), Invoice_Date__c < TODAY() - 30)"),
+        (
+            "Is_Overdue__c",
+            FieldType.BOOLEAN,
+            0,
+            "AND(NOT(Paid__c), Invoice_Date__c < TODAY() - 30)",
+        ),
         ("Summary_Line__c", FieldType.STRING, 1300, 'Name & " - " & TEXT(Status__c)'),
     ],
 )
@@ -242,8 +249,16 @@ def test_registry_accepts_the_object(invoice_def: ObjectDef) -> None:
     reg = SchemaRegistry()
     obj = reg.put(invoice_def)
     names = [f.name for f in obj.fields]
-    assert names[:8] == ["Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate",
-                         "LastModifiedById", "SystemModstamp", "OwnerId"]
+    assert names[:8] == [
+        "Id",
+        "IsDeleted",
+        "CreatedDate",
+        "CreatedById",
+        "LastModifiedDate",
+        "LastModifiedById",
+        "SystemModstamp",
+        "OwnerId",
+    ]
     assert names[8] == "Name"
     assert reg.by_prefix("a01") is obj
 
@@ -260,13 +275,23 @@ def test_standard_object_only_gains_custom_fields() -> None:
     with pytest.raises(ValueError, match="standard object"):
         spec.to_object_def("500")
     case = ObjectDef(
-        name="Case", key_prefix="500", label="Case", label_plural="Cases", has_owner=True,
-        fields=(FieldDef(name="Subject", type=FieldType.STRING, length=255),
-                FieldDef(name="Origin", type=FieldType.PICKLIST, length=255)),
+        name="Case",
+        key_prefix="500",
+        label="Case",
+        label_plural="Cases",
+        has_owner=True,
+        fields=(
+            FieldDef(name="Subject", type=FieldType.STRING, length=255),
+            FieldDef(name="Origin", type=FieldType.PICKLIST, length=255),
+        ),
     )
     merged = spec.merge_into(case)
-    assert [f.name for f in merged.fields] == ["Subject", "Origin", "Escalation_Tier__c",
-                                               "Invoice__c"]
+    assert [f.name for f in merged.fields] == [
+        "Subject",
+        "Origin",
+        "Escalation_Tier__c",
+        "Invoice__c",
+    ]
     assert merged.label == "Case" and merged.key_prefix == "500" and not merged.custom
     assert fdef(merged, "Origin") == case.fields[1]
     assert fdef(merged, "Invoice__c").reference_to == ("Invoice__c",)
@@ -331,8 +356,13 @@ def test_sfdx_fields_without_object_file_for_a_custom_object() -> None:
     assert spec.is_custom and not spec.has_definition
     with pytest.raises(ValueError, match="only fields"):
         spec.to_object_def("a03")
-    existing = ObjectDef(name="Ticket__c", key_prefix="a03", label="Ticket", custom=True,
-                         fields=(FieldDef(name="Name", type=FieldType.STRING, name_field=True),))
+    existing = ObjectDef(
+        name="Ticket__c",
+        key_prefix="a03",
+        label="Ticket",
+        custom=True,
+        fields=(FieldDef(name="Name", type=FieldType.STRING, name_field=True),),
+    )
     merged = spec.merge_into(existing)
     assert merged.label == "Ticket"
     assert [f.name for f in merged.fields] == ["Name", "Quantity__c"]
@@ -341,8 +371,9 @@ def test_sfdx_fields_without_object_file_for_a_custom_object() -> None:
 def test_parse_custom_field_file() -> None:
     path = SFDX_OBJ / "Invoice_Line__c/fields/Unit_Price__c.field-meta.xml"
     spec = parse_custom_field(path.read_bytes(), path.name, object_name="Invoice_Line__c")
-    assert spec == CustomFieldSpec(full_name="Unit_Price__c", type="Currency",
-                                   label="Unit Price", precision=16, scale=2)
+    assert spec == CustomFieldSpec(
+        full_name="Unit_Price__c", type="Currency", label="Unit Price", precision=16, scale=2
+    )
     assert spec.line == 2
 
 
@@ -438,8 +469,10 @@ def one_problem(data: bytes) -> DeployProblem:
 
 def test_valid_ticket_parses() -> None:
     spec = parse_custom_object(
-        ticket("<fullName>Code__c</fullName><label>Code</label><length>10</length>"
-               "<type>Text</type>".replace("><", ">\n<")),
+        ticket(
+            "<fullName>Code__c</fullName><label>Code</label><length>10</length>"
+            "<type>Text</type>".replace("><", ">\n<")
+        ),
         "objects/Ticket__c.object",
     )
     assert spec.fields[0].length == 10
@@ -452,64 +485,177 @@ def fieldxml(**elements: str) -> str:
 
 # (field elements, expected element, expected line offset from FIELD_LINE, message part)
 INVALID_FIELDS = [
-    (fieldxml(fullName="Foo__Bar__c", label="L", length="5", type="Text"), "fullName", 0,
-     "Invalid field API name 'Foo__Bar__c'"),
-    (fieldxml(fullName="Foo___c", label="L", length="5", type="Text"), "fullName", 0,
-     "Invalid field API name"),
-    (fieldxml(fullName="1Foo__c", label="L", length="5", type="Text"), "fullName", 0,
-     "Invalid field API name"),
-    (fieldxml(fullName="Plain", label="L", length="5", type="Text"), "fullName", 0,
-     "custom field names end in __c"),
-    (fieldxml(fullName="A" * 41 + "__c", label="L", length="5", type="Text"), "fullName", 0,
-     "longer than 40"),
+    (
+        fieldxml(fullName="Foo__Bar__c", label="L", length="5", type="Text"),
+        "fullName",
+        0,
+        "Invalid field API name 'Foo__Bar__c'",
+    ),
+    (
+        fieldxml(fullName="Foo___c", label="L", length="5", type="Text"),
+        "fullName",
+        0,
+        "Invalid field API name",
+    ),
+    (
+        fieldxml(fullName="1Foo__c", label="L", length="5", type="Text"),
+        "fullName",
+        0,
+        "Invalid field API name",
+    ),
+    (
+        fieldxml(fullName="Plain", label="L", length="5", type="Text"),
+        "fullName",
+        0,
+        "custom field names end in __c",
+    ),
+    (
+        fieldxml(fullName="A" * 41 + "__c", label="L", length="5", type="Text"),
+        "fullName",
+        0,
+        "longer than 40",
+    ),
     (fieldxml(fullName="Code__c", length="5", type="Text"), "label", -1, "needs a <label>"),
     (fieldxml(fullName="Code__c", label="L", length="5"), "type", -1, "needs a <type>"),
-    (fieldxml(fullName="Code__c", label="L", length="0", type="Text"), "length", 2,
-     "Text length must be between 1 and 255, not 0"),
-    (fieldxml(fullName="Code__c", label="L", length="256", type="Text"), "length", 2,
-     "Text length must be between 1 and 255, not 256"),
-    (fieldxml(fullName="Code__c", label="L", type="Text"), "length", -1,
-     "Text length is required"),
-    (fieldxml(fullName="Code__c", label="L", length="100", type="LongTextArea"), "length", 2,
-     "LongTextArea length must be between 256 and 131072"),
-    (fieldxml(fullName="Code__c", label="L", length="131073", type="Html"), "length", 2,
-     "Html length must be between 256 and 131072"),
-    (fieldxml(fullName="Code__c", label="L", precision="19", scale="0", type="Number"),
-     "precision", 2, "precision must be between 1 and 18, not 19"),
-    (fieldxml(fullName="Code__c", label="L", precision="4", scale="5", type="Number"),
-     "scale", 3, "scale must be between 0 and the precision (4), not 5"),
-    (fieldxml(fullName="Code__c", label="L", type="Currency"), "precision", -1,
-     "needs a <precision>"),
-    (fieldxml(fullName="Code__c", label="L", type="Picklist"), "valueSet", -1,
-     "needs at least one value"),
-    (fieldxml(fullName="Code__c", label="L", type="Lookup", relationshipName="Codes"),
-     "referenceTo", -1, "needs <referenceTo>"),
-    (fieldxml(fullName="Code__c", label="L", type="Lookup", referenceTo="Account"),
-     "relationshipName", -1, "needs a <relationshipName>"),
-    (fieldxml(fullName="Code__c", label="L", type="Lookup", referenceTo="Account",
-              relationshipName="Codes__r"), "relationshipName", 4, "no __r suffix"),
-    (fieldxml(fullName="Code__c", label="L", type="Hyperspace"), "type", 2,
-     "unknown field type 'Hyperspace'"),
-    (fieldxml(fullName="Code__c", label="L", type="Summary"), "type", 2,
-     "type Summary (roll-up summary fields) is not supported"),
-    (fieldxml(fullName="Code__c", label="L", type="Checkbox", defaultValue="yes"),
-     "defaultValue", 3, "must be true or false"),
-    (fieldxml(fullName="Code__c", label="L", type="AutoNumber"), "displayFormat", -1,
-     "needs a <displayFormat>"),
-    (fieldxml(fullName="Code__c", label="L", type="AutoNumber", displayFormat="T-#"),
-     "displayFormat", 3, "has no {0} number placeholder"),
-    (fieldxml(fullName="Code__c", label="L", type="Date", externalId="true"), "externalId",
-     3, "cannot be an External ID"),
-    (fieldxml(fullName="Code__c", label="L", type="Text", length="5", required="maybe"),
-     "required", 4, "'maybe' is not a valid value for <required>"),
-    (fieldxml(fullName="Code__c", label="L", type="Date", length="many"), "length", 3,
-     "'many' is not a valid integer"),
-    (fieldxml(fullName="Code__c", label="L", type="Picklist", formula="1"), "type", 2,
-     "a formula cannot return Picklist"),
-    (fieldxml(fullName="Code__c", label="L", type="Number", formula="1"), "precision", -1,
-     "needs a <precision>"),
-    (fieldxml(fullName="Code__c", label="L", type="Text", formula="'a'", required="true"),
-     "formula", 3, "cannot be required"),
+    (
+        fieldxml(fullName="Code__c", label="L", length="0", type="Text"),
+        "length",
+        2,
+        "Text length must be between 1 and 255, not 0",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", length="256", type="Text"),
+        "length",
+        2,
+        "Text length must be between 1 and 255, not 256",
+    ),
+    (fieldxml(fullName="Code__c", label="L", type="Text"), "length", -1, "Text length is required"),
+    (
+        fieldxml(fullName="Code__c", label="L", length="100", type="LongTextArea"),
+        "length",
+        2,
+        "LongTextArea length must be between 256 and 131072",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", length="131073", type="Html"),
+        "length",
+        2,
+        "Html length must be between 256 and 131072",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", precision="19", scale="0", type="Number"),
+        "precision",
+        2,
+        "precision must be between 1 and 18, not 19",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", precision="4", scale="5", type="Number"),
+        "scale",
+        3,
+        "scale must be between 0 and the precision (4), not 5",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Currency"),
+        "precision",
+        -1,
+        "needs a <precision>",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Picklist"),
+        "valueSet",
+        -1,
+        "needs at least one value",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Lookup", relationshipName="Codes"),
+        "referenceTo",
+        -1,
+        "needs <referenceTo>",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Lookup", referenceTo="Account"),
+        "relationshipName",
+        -1,
+        "needs a <relationshipName>",
+    ),
+    (
+        fieldxml(
+            fullName="Code__c",
+            label="L",
+            type="Lookup",
+            referenceTo="Account",
+            relationshipName="Codes__r",
+        ),
+        "relationshipName",
+        4,
+        "no __r suffix",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Hyperspace"),
+        "type",
+        2,
+        "unknown field type 'Hyperspace'",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Summary"),
+        "type",
+        2,
+        "type Summary (roll-up summary fields) is not supported",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Checkbox", defaultValue="yes"),
+        "defaultValue",
+        3,
+        "must be true or false",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="AutoNumber"),
+        "displayFormat",
+        -1,
+        "needs a <displayFormat>",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="AutoNumber", displayFormat="T-#"),
+        "displayFormat",
+        3,
+        "has no {0} number placeholder",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Date", externalId="true"),
+        "externalId",
+        3,
+        "cannot be an External ID",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Text", length="5", required="maybe"),
+        "required",
+        4,
+        "'maybe' is not a valid value for <required>",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Date", length="many"),
+        "length",
+        3,
+        "'many' is not a valid integer",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Picklist", formula="1"),
+        "type",
+        2,
+        "a formula cannot return Picklist",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Number", formula="1"),
+        "precision",
+        -1,
+        "needs a <precision>",
+    ),
+    (
+        fieldxml(fullName="Code__c", label="L", type="Text", formula="'a'", required="true"),
+        "formula",
+        3,
+        "cannot be required",
+    ),
 ]
 
 
@@ -554,10 +700,14 @@ def test_empty_picklist_value() -> None:
 
 
 def test_global_value_set_needs_no_values() -> None:
-    spec = parse_custom_object(ticket(
-        "<fullName>Stage__c</fullName>\n<label>Stage</label>\n<type>Picklist</type>\n"
-        "<valueSet>\n<restricted>true</restricted>\n<valueSetName>Stages</valueSetName>\n"
-        "</valueSet>"), "objects/Ticket__c.object")
+    spec = parse_custom_object(
+        ticket(
+            "<fullName>Stage__c</fullName>\n<label>Stage</label>\n<type>Picklist</type>\n"
+            "<valueSet>\n<restricted>true</restricted>\n<valueSetName>Stages</valueSetName>\n"
+            "</valueSet>"
+        ),
+        "objects/Ticket__c.object",
+    )
     f = spec.fields[0]
     assert f.value_set_name == "Stages" and f.picklist == ()
     assert f.to_field_def().restricted_picklist
@@ -601,10 +751,13 @@ def test_name_field_requirements() -> None:
         b"<type>AutoNumber</type>",
     )
     msgs = {p.message for p in problems(data)}
-    assert msgs == {"<nameField> needs a <label>",
-                    "An AutoNumber name field needs a <displayFormat>"}
+    assert msgs == {
+        "<nameField> needs a <label>",
+        "An AutoNumber name field needs a <displayFormat>",
+    }
     data = ticket(fieldxml(fullName="Code__c", label="L", length="5", type="Text")).replace(
-        b"<type>Text</type>\n    </nameField>", b"<type>Number</type>\n    </nameField>")
+        b"<type>Text</type>\n    </nameField>", b"<type>Number</type>\n    </nameField>"
+    )
     assert "must be Text or AutoNumber" in one_problem(data).message
 
 
@@ -617,8 +770,13 @@ def test_duplicate_fields() -> None:
 
 
 def master_detail(n: int) -> str:
-    return fieldxml(fullName=f"Parent{n}__c", label="P", referenceTo="Account",
-                    relationshipName=f"Kids{n}", type="MasterDetail")
+    return fieldxml(
+        fullName=f"Parent{n}__c",
+        label="P",
+        referenceTo="Account",
+        relationshipName=f"Kids{n}",
+        type="MasterDetail",
+    )
 
 
 def test_at_most_two_master_details() -> None:
@@ -649,7 +807,8 @@ def test_all_problems_are_reported_together() -> None:
 
 def test_malformed_object_xml_has_its_line() -> None:
     data = ticket(fieldxml(fullName="Code__c", label="L", length="5", type="Text")).replace(
-        b"<label>L</label>", b"<label>L</labl>")
+        b"<label>L</label>", b"<label>L</labl>"
+    )
     p = one_problem(data)
     assert p.file == "objects/Ticket__c.object"
     assert p.line == 6
@@ -657,12 +816,18 @@ def test_malformed_object_xml_has_its_line() -> None:
 
 
 def test_malformed_sfdx_field_file_in_a_package() -> None:
-    pkg = read_package(_zip({
-        "objects/Ticket__c/Ticket__c.object-meta.xml": ticket(
-            fieldxml(fullName="Code__c", label="L", length="5", type="Text")),
-        "objects/Ticket__c/fields/Bad__c.field-meta.xml":
-            b"<CustomField>\n<fullName>Bad__c</fullName>\n<label>Bad</label\n</CustomField>",
-    }))
+    pkg = read_package(
+        _zip(
+            {
+                "objects/Ticket__c/Ticket__c.object-meta.xml": ticket(
+                    fieldxml(fullName="Code__c", label="L", length="5", type="Text")
+                ),
+                "objects/Ticket__c/fields/Bad__c.field-meta.xml": (
+                    b"<CustomField>\n<fullName>Bad__c</fullName>\n<label>Bad</label\n</CustomField>"
+                ),
+            }
+        )
+    )
     with pytest.raises(DeployError) as exc:
         objects_from_package(pkg)
     [p] = exc.value.problems
@@ -674,17 +839,25 @@ def test_malformed_sfdx_field_file_in_a_package() -> None:
 
 
 def test_field_problem_in_a_package_names_the_field_file() -> None:
-    pkg = read_package(_zip({
-        "objects/Case/fields/Wide__c.field-meta.xml": (
-            b'<?xml version="1.0" encoding="UTF-8"?>\n'
-            b"<CustomField>\n<label>Wide</label>\n<length>999</length>\n<type>Text</type>\n"
-            b"</CustomField>"),
-    }))
+    pkg = read_package(
+        _zip(
+            {
+                "objects/Case/fields/Wide__c.field-meta.xml": (
+                    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                    b"<CustomField>\n<label>Wide</label>\n<length>999</length>\n<type>Text</type>\n"
+                    b"</CustomField>"
+                ),
+            }
+        )
+    )
     with pytest.raises(DeployError) as exc:
         objects_from_package(pkg)
     [p] = exc.value.problems
-    assert (p.file, p.line, p.element) == ("objects/Case/fields/Wide__c.field-meta.xml", 4,
-                                           "length")
+    assert (p.file, p.line, p.element) == (
+        "objects/Case/fields/Wide__c.field-meta.xml",
+        4,
+        "length",
+    )
     assert p.component == "Case.Wide__c"
 
 
@@ -712,7 +885,7 @@ def test_round_trip_mdapi(invoice: CustomObjectSpec) -> None:
 
 def test_round_trip_old_style_picklist_becomes_value_set(invoice: CustomObjectSpec) -> None:
     written = to_xml(invoice).decode()
-    region = written[written.index("<fullName>Region__c</fullName>"):]
+    region = written[written.index("<fullName>Region__c</fullName>") :]
     region = region[: region.index("</fields>")]
     assert "<valueSet>" in region and "<picklistValues>" not in region
 
@@ -731,8 +904,9 @@ def test_round_trip_sfdx() -> None:
     assert inline == line
     bare = to_xml(line, include_fields=False)
     files = [(field_to_xml(f), f"fields/{f.full_name}.field-meta.xml") for f in line.fields]
-    split = parse_custom_object(bare, "Invoice_Line__c.object-meta.xml",
-                                full_name="Invoice_Line__c", field_files=files)
+    split = parse_custom_object(
+        bare, "Invoice_Line__c.object-meta.xml", full_name="Invoice_Line__c", field_files=files
+    )
     assert split == line
 
 
@@ -744,21 +918,49 @@ def test_round_trip_of_a_built_spec() -> None:
         description="Site visits\nby engineers",
         deployment_status="InDevelopment",
         sharing_model="Private",
-        name_field=NameFieldSpec(label="Visit", type="AutoNumber", display_format="V-{00}",
-                                 starting_number=100),
+        name_field=NameFieldSpec(
+            label="Visit", type="AutoNumber", display_format="V-{00}", starting_number=100
+        ),
         fields=(
-            CustomFieldSpec(full_name="Secret__c", type="EncryptedText", label="Secret",
-                            length=100, mask_char="asterisk", mask_type="all"),
-            CustomFieldSpec(full_name="Kind__c", type="Picklist", label="Kind",
-                            restricted=True, sorted_values=True,
-                            picklist=(PicklistValue(value="A & B", label="A and B"),
-                                      PicklistValue(value="C", default=True, active=False))),
-            CustomFieldSpec(full_name="Site__c", type="Lookup", label="Site",
-                            reference_to="Account", relationship_name="Visits",
-                            relationship_label="Visits", delete_constraint="Restrict",
-                            required=True, inline_help_text="Where <we> went"),
-            CustomFieldSpec(full_name="Score__c", type="Number", label="Score", precision=4,
-                            scale=1, default_value="2.5", unique=True),
+            CustomFieldSpec(
+                full_name="Secret__c",
+                type="EncryptedText",
+                label="Secret",
+                length=100,
+                mask_char="asterisk",
+                mask_type="all",
+            ),
+            CustomFieldSpec(
+                full_name="Kind__c",
+                type="Picklist",
+                label="Kind",
+                restricted=True,
+                sorted_values=True,
+                picklist=(
+                    PicklistValue(value="A & B", label="A and B"),
+                    PicklistValue(value="C", default=True, active=False),
+                ),
+            ),
+            CustomFieldSpec(
+                full_name="Site__c",
+                type="Lookup",
+                label="Site",
+                reference_to="Account",
+                relationship_name="Visits",
+                relationship_label="Visits",
+                delete_constraint="Restrict",
+                required=True,
+                inline_help_text="Where <we> went",
+            ),
+            CustomFieldSpec(
+                full_name="Score__c",
+                type="Number",
+                label="Score",
+                precision=4,
+                scale=1,
+                default_value="2.5",
+                unique=True,
+            ),
         ),
     )
     written = to_xml(spec)

@@ -247,8 +247,9 @@ def test_workflow_child_members() -> None:
 
 def test_unsupported_types_named_in_manifest() -> None:
     files = {
-        "package.xml": manifest(("CustomObject", ["Case"]), ("ApexClass", ["Foo"]),
-                                ("MadeUpType", ["X"])),
+        "package.xml": manifest(
+            ("CustomObject", ["Case"]), ("ApexClass", ["Foo"]), ("MadeUpType", ["X"])
+        ),
         "objects/Case.object": OBJECT,
         "classes/Foo.cls": b"public class Foo {}",
         "classes/Foo.cls-meta.xml": b"<ApexClass><apiVersion>60.0</apiVersion></ApexClass>",
@@ -273,8 +274,11 @@ def test_supported_types_can_be_widened() -> None:
     }
     pkg = read_package(make_zip(files), supported_types={"ApexClass"})
     [cls] = pkg.components
-    assert (cls.type, cls.full_name, cls.meta_path) == ("ApexClass", "Foo",
-                                                        "classes/Foo.cls-meta.xml")
+    assert (cls.type, cls.full_name, cls.meta_path) == (
+        "ApexClass",
+        "Foo",
+        "classes/Foo.cls-meta.xml",
+    )
 
 
 def test_bad_manifest() -> None:
@@ -380,8 +384,10 @@ def test_sfdx_project_in_a_zip_under_a_top_folder() -> None:
     assert pkg.root == "project/"
     obj = pkg.get("CustomObject", "Invoice_Line__c")
     assert obj is not None
-    assert obj.path == "project/force-app/main/default/objects/Invoice_Line__c/" \
+    assert (
+        obj.path == "project/force-app/main/default/objects/Invoice_Line__c/"
         "Invoice_Line__c.object-meta.xml"
+    )
 
 
 def test_sfdx_custom_package_directories() -> None:
@@ -488,8 +494,13 @@ def test_component_key_and_repr_skip_content() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["../evil.object", "objects/../../etc/passwd", "/etc/passwd", "C:\\Windows\\evil.dll",
-     "objects\\..\\..\\evil.object"],
+    [
+        "../evil.object",
+        "objects/../../etc/passwd",
+        "/etc/passwd",
+        "C:\\Windows\\evil.dll",
+        "objects\\..\\..\\evil.object",
+    ],
 )
 def test_zip_slip_entries_are_refused(name: str) -> None:
     buf = io.BytesIO()
@@ -588,7 +599,10 @@ def test_bundles_are_one_unsupported_entry_each() -> None:
     assert pkg.components == ()
     [u] = pkg.unsupported
     assert (u.path, u.type, u.full_name) == (
-        "force-app/main/default/lwc/caseCard", "LightningComponentBundle", "caseCard")
+        "force-app/main/default/lwc/caseCard",
+        "LightningComponentBundle",
+        "caseCard",
+    )
 
 
 def test_email_template_outside_a_folder() -> None:

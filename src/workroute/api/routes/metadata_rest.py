@@ -36,14 +36,25 @@ def result_json(r: DeployResult, base: str) -> dict[str, Any]:
             "numberComponentsTotal": len(r.components) + len(r.problems),
             "details": {
                 "componentSuccesses": [
-                    {"componentType": c.type, "fullName": c.full_name, "fileName": c.file,
-                     "created": c.created, "success": True}
+                    {
+                        "componentType": c.type,
+                        "fullName": c.full_name,
+                        "fileName": c.file,
+                        "created": c.created,
+                        "success": True,
+                    }
                     for c in r.components
                 ],
                 "componentFailures": [
-                    {"componentType": p.element, "fullName": p.component, "fileName": p.file,
-                     "lineNumber": p.line, "problem": p.message, "problemType": "Error",
-                     "success": False}
+                    {
+                        "componentType": p.element,
+                        "fullName": p.component,
+                        "fileName": p.file,
+                        "lineNumber": p.line,
+                        "problem": p.message,
+                        "problemType": "Error",
+                        "success": False,
+                    }
                     for p in r.problems
                 ],
                 "skipped": list(r.skipped),
@@ -52,8 +63,7 @@ def result_json(r: DeployResult, base: str) -> dict[str, Any]:
     }
 
 
-@router.post("/services/data/{version}/metadata/deployRequest", tags=["metadata"],
-             status_code=201)
+@router.post("/services/data/{version}/metadata/deployRequest", tags=["metadata"], status_code=201)
 async def deploy_request(request: Request, ctx: CtxDep) -> JSONResponse:
     if not ctx.principal.has(Permission.CUSTOMIZE_APPLICATION):
         raise InsufficientAccessError("deploying metadata needs CustomizeApplication")
@@ -71,7 +81,9 @@ async def deploy_request(request: Request, ctx: CtxDep) -> JSONResponse:
         raise JsonParserError("a deployRequest needs a 'file' part holding the zip")
     data = await upload.read()
     result = run_deploy(
-        ctx.org, data, user_id=ctx.principal.user_id,
+        ctx.org,
+        data,
+        user_id=ctx.principal.user_id,
         check_only=bool(options.get("checkOnly", False)),
     )
     return JSONResponse(result_json(result, ctx.base), status_code=201)

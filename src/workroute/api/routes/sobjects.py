@@ -77,10 +77,7 @@ def versions() -> list[dict[str, str]]:
 @router.get("/services/data/{version}", tags=["data"], dependencies=[Depends(get_principal)])
 def resources(version: str) -> dict[str, str]:
     base = f"/services/data/{api_version(version)}"
-    return {
-        name: f"{base}/{name}"
-        for name in ("sobjects", "query", "queryAll", "limits")
-    }
+    return {name: f"{base}/{name}" for name in ("sobjects", "query", "queryAll", "limits")}
 
 
 @router.get("/services/data/{version}/sobjects", tags=["data"])
@@ -104,9 +101,7 @@ def sobject_describe(sobject: str, ctx: CtxDep) -> dict[str, Any]:
 def create(sobject: str, ctx: CtxDep, body: JsonObject) -> JSONResponse:
     obj = ctx.org.schema.get(sobject)
     check_object_access(ctx.principal, obj, Action.CREATE)
-    new_id = ctx.org.store.insert(
-        obj.name, [body], user_id=ctx.principal.user_id, from_api=True
-    )[0]
+    new_id = ctx.org.store.insert(obj.name, [body], user_id=ctx.principal.user_id, from_api=True)[0]
     return JSONResponse({"id": new_id, "success": True, "errors": []}, status_code=201)
 
 
@@ -131,8 +126,9 @@ def update(sobject: str, record_id: str, ctx: CtxDep, body: JsonObject) -> Respo
     rid = _record_id(obj, record_id)
     check_object_access(ctx.principal, obj, Action.EDIT, record_id=rid)
     _guard_self_edit(ctx.principal.has(Permission.MANAGE_USERS), obj, body)
-    ctx.org.store.update(obj.name, [{**body, "Id": rid}], user_id=ctx.principal.user_id,
-                         from_api=True)
+    ctx.org.store.update(
+        obj.name, [{**body, "Id": rid}], user_id=ctx.principal.user_id, from_api=True
+    )
     return Response(status_code=204)
 
 
@@ -173,7 +169,10 @@ def upsert(sobject: str, field: str, value: str, ctx: CtxDep, body: JsonObject) 
     check_object_access(ctx.principal, obj, Action.CREATE)
     check_object_access(ctx.principal, obj, Action.EDIT)
     [(rid, created)] = ctx.org.store.upsert(
-        obj.name, f.name, [{**body, f.name: value}], user_id=ctx.principal.user_id,
+        obj.name,
+        f.name,
+        [{**body, f.name: value}],
+        user_id=ctx.principal.user_id,
         from_api=True,
     )
     return JSONResponse(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -24,7 +26,7 @@ from workroute.store.sql.types import UTCDateTime
 SYSTEM_SCHEMA_VERSION = 1
 
 
-def column_type(f: FieldDef) -> TypeEngine[object]:
+def column_type(f: FieldDef) -> TypeEngine[Any]:
     t = f.type
     if t in (FieldType.ID, FieldType.REFERENCE):
         return String(18)
@@ -52,7 +54,7 @@ def table_name(obj: ObjectDef) -> str:
     return "o_" + obj.name.lower()
 
 
-def column_for(f: FieldDef) -> Column[object]:
+def column_for(f: FieldDef) -> Column[Any]:
     return Column(
         f.name,
         column_type(f),
@@ -76,30 +78,35 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
     """workroute's own tables; their shape is versioned by SYSTEM_SCHEMA_VERSION."""
     return {
         "meta": Table(
-            "wr_meta", metadata,
+            "wr_meta",
+            metadata,
             Column("key", String(100), primary_key=True),
             Column("value", Text, nullable=False),
         ),
         "sequence": Table(
-            "wr_sequence", metadata,
+            "wr_sequence",
+            metadata,
             Column("name", String(100), primary_key=True),
             Column("value", Integer, nullable=False),
         ),
         "custom_object": Table(
-            "wr_custom_object", metadata,
+            "wr_custom_object",
+            metadata,
             Column("name", String(100), primary_key=True),
             Column("key_prefix", String(3), nullable=False, unique=True),
             Column("definition", Text, nullable=False),
             Column("deployed_at", UTCDateTime, nullable=False),
         ),
         "credential": Table(
-            "wr_credential", metadata,
+            "wr_credential",
+            metadata,
             Column("user_id", String(18), primary_key=True),
             Column("password_hash", String(255), nullable=False),
             Column("changed_at", UTCDateTime, nullable=False),
         ),
         "token": Table(
-            "wr_token", metadata,
+            "wr_token",
+            metadata,
             Column("token_hash", String(64), primary_key=True),
             Column("user_id", String(18), nullable=False, index=True),
             Column("issued_at", UTCDateTime, nullable=False),
@@ -108,7 +115,8 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
             Column("client_id", String(100)),
         ),
         "connected_app": Table(
-            "wr_connected_app", metadata,
+            "wr_connected_app",
+            metadata,
             Column("client_id", String(100), primary_key=True),
             Column("name", String(100), nullable=False, unique=True),
             Column("secret_hash", String(255), nullable=False),
@@ -116,7 +124,8 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
             Column("created_at", UTCDateTime, nullable=False),
         ),
         "deploy": Table(
-            "wr_deploy", metadata,
+            "wr_deploy",
+            metadata,
             Column("id", String(18), primary_key=True),
             Column("status", String(20), nullable=False),
             Column("created_at", UTCDateTime, nullable=False),
@@ -125,7 +134,8 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
             Column("created_by_id", String(18), nullable=False),
         ),
         "metadata_file": Table(
-            "wr_metadata_file", metadata,
+            "wr_metadata_file",
+            metadata,
             Column("type", String(60), primary_key=True),
             Column("full_name", String(255), primary_key=True),
             Column("path", String(500), nullable=False),
