@@ -112,7 +112,7 @@ def describe_object(obj: ObjectDef, schema: SchemaRegistry, base: str) -> dict[s
         {
             "childSObject": child.name,
             "field": f.name,
-            "relationshipName": None,
+            "relationshipName": f.child_relationship,
             "cascadeDelete": False,
             "restrictedDelete": False,
             "deprecatedAndHidden": False,

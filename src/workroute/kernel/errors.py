@@ -92,6 +92,13 @@ class MalformedQueryError(WorkrouteError):
         super().__init__(message)
 
 
+class InvalidQueryFilterOperatorError(WorkrouteError):
+    """invalid query filter"""
+
+    code = "INVALID_QUERY_FILTER_OPERATOR"
+    http_status = 400
+
+
 class InvalidQueryLocatorError(WorkrouteError):
     """invalid query locator"""
 

@@ -284,7 +284,12 @@ class CustomFieldSpec:
         if self.type in ("Lookup", "MasterDetail"):
             extra = {
                 "reference_to": (self.reference_to,) if self.reference_to else (),
-                "relationship_name": self.relationship_name,
+                # Metadata's <relationshipName> names the child side (Account.Tickets__r);
+                # the parent path from this object is the field's name with __r.
+                "relationship_name": _parent_relationship(self.full_name),
+                "child_relationship": (
+                    f"{self.relationship_name}__r" if self.relationship_name else None
+                ),
             }
         if self.type in ("Picklist", "MultiselectPicklist"):
             extra = {
@@ -454,6 +459,10 @@ class CustomObjectSpec:
 
 
 # -- default values -----------------------------------------------------------------
+
+
+def _parent_relationship(field_name: str) -> str:
+    return field_name[:-3] + "__r" if field_name.endswith("__c") else field_name.removesuffix("Id")
 
 
 def parse_default(field_type: str, raw: str) -> object:

@@ -100,6 +100,7 @@ class FieldDef:
     restricted_picklist: bool = False
     reference_to: tuple[str, ...] = ()
     relationship_name: str | None = None
+    child_relationship: str | None = None
     unique: bool = False
     case_sensitive: bool = False
     external_id: bool = False

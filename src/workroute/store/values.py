@@ -227,6 +227,8 @@ def _temporal_coercer(f: FieldDef) -> Coercer:
                     return (
                         value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
                     )
+                if isinstance(value, date):
+                    return datetime(value.year, value.month, value.day, tzinfo=UTC)
                 if isinstance(value, str):
                     return None if value == "" else parse_datetime(value)
             elif kind is FieldType.DATE:

@@ -203,9 +203,11 @@ def test_lookup(invoice_def: ObjectDef) -> None:
     f = fdef(invoice_def, "Account__c")
     assert f.type is FieldType.REFERENCE and f.length == 18
     assert f.reference_to == ("Account",)
-    assert f.relationship_name == "Invoices"
+    # SOQL's parent path is Account__r; <relationshipName> names Account's child list.
+    assert f.relationship_name == "Account__r"
+    assert f.child_relationship == "Invoices__r"
     assert f.nillable and not f.required and f.updateable
-    assert invoice_def.relationship("invoices") is f
+    assert invoice_def.relationship("account__r") is f
 
 
 def test_auto_number_field(invoice_def: ObjectDef) -> None:
@@ -295,7 +297,7 @@ def test_standard_object_only_gains_custom_fields() -> None:
     assert merged.label == "Case" and merged.key_prefix == "500" and not merged.custom
     assert fdef(merged, "Origin") == case.fields[1]
     assert fdef(merged, "Invoice__c").reference_to == ("Invoice__c",)
-    assert merged.relationship("Cases") is not None
+    assert merged.relationship("Invoice__r") is not None
 
 
 def test_redeploy_merges_fields(invoice: CustomObjectSpec, invoice_def: ObjectDef) -> None:
@@ -334,7 +336,8 @@ def test_sfdx_package_objects() -> None:
     assert not obj.has_owner
     md = fdef(obj, "Invoice__c")
     assert md.type is FieldType.REFERENCE and md.reference_to == ("Invoice__c",)
-    assert md.relationship_name == "Invoice_Lines"
+    assert md.relationship_name == "Invoice__r"
+    assert md.child_relationship == "Invoice_Lines__r"
     assert not md.nillable and md.required and md.createable and not md.updateable
     qty = fdef(obj, "Quantity__c")
     assert (qty.type, qty.precision, qty.scale, qty.default) == (FieldType.DOUBLE, 10, 0, 1)

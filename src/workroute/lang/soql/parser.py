@@ -198,6 +198,9 @@ def _end_position(text: str) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+_MISPLACED_KEYWORDS = frozenset(
+    {"FROM", "WHERE", "AND", "OR", "NOT", "LIKE", "IN", "LIMIT", "OFFSET", "BY", "NULL"}
+)
 _SUBQUERY = re.compile(r"\(\s*select\b", re.IGNORECASE)
 
 
@@ -216,6 +219,17 @@ def _unexpected_token(text: str, e: UnexpectedToken) -> MalformedQueryError:
         line, column = _end_position(text)
         return MalformedQueryError(
             "unexpected end of query" + _expecting(expected), line=line, column=column
+        )
+    if (
+        previous is not None
+        and previous.type == "NAME"
+        and previous.upper() in _MISPLACED_KEYWORDS
+        and tok.type != "_LPAR"
+    ):
+        # A keyword where it is not allowed reads as an identifier (`SELECT FROM x`,
+        # `NOT NOT a = 1`); the real mistake is that word, not the token after it.
+        return MalformedQueryError(
+            f"unexpected token: '{previous}'", line=previous.line, column=previous.column
         )
     shown = f"unexpected token: '{tok.value}'"
     hint = _expecting(expected)
@@ -264,14 +278,19 @@ _ESCAPES = {
     '"': '"',
     "'": "'",
     "\\": "\\",
-    "_": "_",
-    "%": "%",
 }
 
 
 def _decode_string(tok: Token, *, pattern: bool = False) -> str:
-    """The text of a quoted string token. With ``pattern`` (a LIKE operand) the escapes
-    ``\\%``, ``\\_`` and ``\\\\`` stay escaped so wildcards remain distinguishable."""
+    """The text of a quoted string token.
+
+    Escapes are those of Salesforce's "Quoted String Escape Sequences": ``\\n \\r \\t
+    \\b \\f`` (either case), ``\\" \\' \\\\``, ``\\uXXXX``, and in LIKE patterns only
+    ``\\_`` and ``\\%``; any other backslash is an error. With ``pattern`` (a LIKE
+    operand) ``\\%``, ``\\_`` and ``\\\\`` stay escaped so literal characters remain
+    distinguishable from wildcards; a ``\\uXXXX`` that decodes to ``%``, ``_`` or ``\\``
+    is escaped likewise.
+    """
     body = str(tok.value)[1:-1]
     if "\\" not in body:
         return body
@@ -284,22 +303,37 @@ def _decode_string(tok: Token, *, pattern: bool = False) -> str:
             i += 1
             continue
         e = body[i + 1]  # the token regex guarantees a character after a backslash
+        if e in "%_" and not pattern:
+            _fail_in_string(tok, i, f"'\\{e}' is only allowed in LIKE patterns")
+        if e == "u":
+            digits = body[i + 2 : i + 6]
+            if not re.fullmatch(r"[0-9a-fA-F]{4}", digits):
+                _fail_in_string(
+                    tok, i, "invalid escape sequence: \\u must be followed by 4 hex digits"
+                )
+            char = chr(int(digits, 16))
+            out.append("\\" + char if pattern and char in "%_\\" else char)
+            i += 6
+            continue
         if pattern and e in "%_\\":
             out.append("\\" + e)
         elif e in _ESCAPES:
             out.append(_ESCAPES[e])
         else:
-            before = str(tok.value)[: i + 1]  # +1 for the opening quote
-            newlines = before.count("\n")
-            if newlines:
-                column = len(before) - before.rfind("\n")
-            else:
-                column = (tok.column or 1) + len(before)
-            raise MalformedQueryError(
-                f"invalid escape sequence: '\\{e}'", line=(tok.line or 1) + newlines, column=column
-            )
+            _fail_in_string(tok, i, f"invalid escape sequence: '\\{e}'")
         i += 2
     return "".join(out)
+
+
+def _fail_in_string(tok: Token, index: int, message: str) -> NoReturn:
+    """Fail at the character ``index`` of the string's body (after the quote)."""
+    before = str(tok.value)[: index + 1]
+    newlines = before.count("\n")
+    if newlines:
+        column = len(before) - before.rfind("\n")
+    else:
+        column = (tok.column or 1) + len(before)
+    raise MalformedQueryError(message, line=(tok.line or 1) + newlines, column=column)
 
 
 _DATETIME = re.compile(
