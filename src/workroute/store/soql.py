@@ -365,7 +365,10 @@ class _Compiler:
         return cols[0] if len(cols) == 1 else func.coalesce(*cols)
 
     def _aggregate(self, item: Aggregate) -> None:
-        name = item.alias or f"expr{len(self.q.aggregates)}"
+        # Salesforce numbers only the unaliased aggregates: expr0, expr1...
+        unaliased = sum(1 for a in self.ast.select if isinstance(a, Aggregate) and not a.alias
+                        and self.ast.select.index(a) < self.ast.select.index(item))
+        name = item.alias or f"expr{unaliased}"
         if item.field is None:
             self.q.aggregates.append((name, func.count()))
             return

@@ -57,8 +57,11 @@ MAX_OFFSET = 2000
 
 _GRAMMAR_PATH = Path(__file__).with_name("grammar.lark")
 
-# Words the lexer may read as keywords (wherever that keyword can appear), so they can
-# not always be used as identifiers. Printers and generators avoid them as names.
+# Words that are keywords somewhere in the grammar. The contextual lexer reads a word
+# as a keyword only where that keyword can stand, so nearly all of them still work as
+# identifiers (`FROM Order`, a field named `Limit`); the exceptions are NOT as the first
+# name of a field in a condition, TYPEOF as the first name of a selected field and
+# FROM as an aggregate alias.
 RESERVED_WORDS: frozenset[str] = frozenset(
     m.group(1)
     for m in re.finditer(r"^_?([A-Z_]+)\.2:", _GRAMMAR_PATH.read_text(), flags=re.MULTILINE)
@@ -208,7 +211,8 @@ def _unexpected_token(text: str, e: UnexpectedToken) -> MalformedQueryError:
     tok: Token = e.token
     # ``accepts`` replays the parser and is exact; ``expected`` is the LALR state's set.
     expected: set[str] = set(e.accepts or e.expected)
-    previous: Token | None = e.token_history[-1] if e.token_history else None
+    history = getattr(e, "token_history", None)
+    previous: Token | None = history[-1] if history else None
     if previous is not None and previous.type == "NAME" and previous.upper() == "SELECT":
         return MalformedQueryError(
             "unexpected token: 'SELECT'; subqueries are not supported",
