@@ -27,7 +27,7 @@ connected_app = typer.Typer(
 app.add_typer(user_app, name="user")
 app.add_typer(connected_app, name="app")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 DbOpt = Annotated[

@@ -37,11 +37,9 @@ _USER_ADMIN_FIELDS = frozenset({"profileid", "userroleid", "isactive", "username
 
 
 def _release(v: int) -> str:
-    seasons = ("Spring", "Summer", "Winter")
-    # v20.0 was Summer '10; three releases a year since.
-    idx = v - 20 + 1
-    year = 10 + (idx + 1) // 3
-    return f"{seasons[idx % 3]} '{year:02d}"
+    """Salesforce's release name: v20.0 was Winter '11, three releases a year since."""
+    idx = v - 20
+    return f"{('Winter', 'Spring', 'Summer')[idx % 3]} '{11 + idx // 3:02d}"
 
 
 @users_router.post("/services/data/{version}/sobjects/User/{user_id}/password", tags=["users"])
