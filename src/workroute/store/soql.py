@@ -366,8 +366,7 @@ class _Compiler:
 
     def _aggregate(self, item: Aggregate) -> None:
         # Salesforce numbers only the unaliased aggregates: expr0, expr1...
-        unaliased = sum(1 for a in self.ast.select if isinstance(a, Aggregate) and not a.alias
-                        and self.ast.select.index(a) < self.ast.select.index(item))
+        unaliased = sum(1 for n, _ in self.q.aggregates if n.startswith("expr"))
         name = item.alias or f"expr{unaliased}"
         if item.field is None:
             self.q.aggregates.append((name, func.count()))
