@@ -26,6 +26,15 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# formulon, the executable reference of the formula differential test (npm).
+NODE_STAMP := tests/differential/node_modules/.installed-stamp
+$(NODE_STAMP): tests/differential/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm >/dev/null; }
+	cd tests/differential && npm ci --silent --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 serve: $(STAMP)
 	@mkdir -p $(dir $(DEMO_DB))
 	$(BIN)/workroute init --db $(DEMO_DB) --admin-username $(DEMO_ADMIN) \
@@ -40,7 +49,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests bench
 
-test: $(STAMP) system-deps lint typecheck
+test: $(STAMP) system-deps $(NODE_STAMP) lint typecheck
 	WORKROUTE_REQUIRE_POSTGRES=1 $(BIN)/pytest -q
 
 bench: $(STAMP)
