@@ -1,0 +1,1 @@
+"""The Salesforce formula language: parse -> check types -> compile to closures."""
