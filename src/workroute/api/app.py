@@ -35,6 +35,16 @@ class _TrailingSlash:
         await self.app(scope, receive, send)
 
 
+# The errorCode Salesforce gives for the HTTP errors routing and body parsing raise.
+_HTTP_ERROR_CODES = {
+    400: "MALFORMED_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "REQUEST_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
 def error_response(errors: list[dict[str, Any]], status: int) -> JSONResponse:
     return JSONResponse(errors, status_code=status)
 
@@ -56,12 +66,19 @@ def create_app(org: Org) -> FastAPI:
         return error_response([exc.to_salesforce()], exc.http_status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, "UNKNOWN")
-        message = (
-            "The requested resource does not exist" if exc.status_code == 404 else str(exc.detail)
-        )
-        return error_response([{"message": message, "errorCode": code}], exc.status_code)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        status = exc.status_code
+        code = _HTTP_ERROR_CODES.get(status, "UNKNOWN_EXCEPTION")
+        message = str(exc.detail)
+        if status == 404:
+            message = "The requested resource does not exist"
+        elif status == 405:
+            allowed = (exc.headers or {}).get("Allow", "")
+            message = f"HTTP Method '{request.method}' not allowed. Allowed are {allowed}"
+        response = error_response([{"message": message, "errorCode": code, "fields": []}], status)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

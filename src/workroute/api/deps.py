@@ -22,6 +22,7 @@ MIN_API_VERSION = 20
 MAX_API_VERSION = 62
 MAX_JSON_BYTES = 10 * 1024 * 1024
 _VERSION_RE = re.compile(r"^v(\d{2})\.0$")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
 def get_org(request: Request) -> Org:
@@ -67,21 +68,60 @@ def get_ctx(
     return Ctx(org=org, principal=principal, base=f"/services/data/{version}")
 
 
+async def _read_body(request: Request) -> bytes:
+    """The raw body, refused with REQUEST_TOO_LARGE as soon as it passes the cap."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise RequestTooLargeError(f"request body exceeds {MAX_JSON_BYTES} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_JSON_BYTES:
+            raise RequestTooLargeError(f"request body exceeds {MAX_JSON_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_text(value: Any) -> None:
+    """Refuse strings no database column can hold: lone surrogates (from \\uD800-style
+    escapes) and NUL characters. Walks without recursion, so depth costs nothing."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item:
+                raise JsonParserError("The request body holds a NUL character (\\u0000)")
+            if _SURROGATE_RE.search(item):
+                raise JsonParserError(
+                    "The request body holds an unpaired surrogate escape (\\uD800-\\uDFFF)"
+                )
+
+
 async def json_body(request: Request) -> Any:
     """The request's JSON body, or JSON_PARSER_ERROR with the position of the fault."""
-    raw = await request.body()
-    if len(raw) > MAX_JSON_BYTES:
-        raise RequestTooLargeError(f"request body exceeds {MAX_JSON_BYTES} bytes")
+    raw = await _read_body(request)
     if not raw.strip():
         raise JsonParserError("The request body is empty")
     try:
-        return json.loads(raw)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise JsonParserError(f"The request body is not UTF-8: {exc}") from exc
+    try:
+        body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise JsonParserError(
             f"Unexpected character: {exc.msg} at [line:{exc.lineno}, column:{exc.colno}]"
         ) from exc
+    except RecursionError as exc:
+        raise JsonParserError("The request body is nested too deeply") from exc
+    _check_text(body)
+    return body
 
 
 async def json_object(request: Request) -> dict[str, Any]:

@@ -20,6 +20,13 @@ from workroute.kernel.errors import (
 from workroute.store.hooks import SaveContext
 from workroute.store.store import Store
 
+
+class InvalidNewPasswordError(FieldValidationError):
+    """The new password does not meet the password policy"""
+
+    code = "INVALID_NEW_PASSWORD"  # Salesforce's code for setPassword and /password
+
+
 # The password grant refuses these users, as Salesforce does for inactive users.
 _INACTIVE = "user is inactive"
 
@@ -110,6 +117,8 @@ class AuthService:
         users = self.store.get_many("User", [user_id])
         if not users or not users[0].get("IsActive"):
             raise AuthenticationError("the connected app's run-as user is inactive")
+        if not self.principal(user_id).has(Permission.API_ENABLED):
+            raise AuthenticationError("API is not enabled for the connected app's run-as user")
         with self.store.db.write() as conn:
             return self.tokens.issue(conn, user_id, now=self.store.clock.now(), client_id=client_id)
 
@@ -126,8 +135,7 @@ class AuthService:
     def set_password(self, user_id: str, password: str) -> None:
         problem = check_password_policy(password)
         if problem:
-            err = FieldValidationError(problem, fields=["NewPassword"])
-            raise err
+            raise InvalidNewPasswordError(problem, fields=["NewPassword"])
         if not self.store.get_many("User", [user_id]):
             raise NotFoundError(f"no user with id {user_id}")
         creds = self.store.db.system["credential"]

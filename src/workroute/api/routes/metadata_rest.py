@@ -12,10 +12,24 @@ from workroute.api.deps import CtxDep
 from workroute.auth.principal import Permission
 from workroute.kernel.errors import InsufficientAccessError, JsonParserError
 from workroute.metadata.deploy import DeployResult, deploy_status, run_deploy
+from workroute.metadata.package import FOLDER_TYPES
 from workroute.store.values import format_datetime
 
 router = APIRouter()
 MAX_ZIP_BYTES = 100 * 1024 * 1024
+
+
+def component_type(path: str) -> str:
+    """The metadata type of the file at ``path`` (objects/X.object -> CustomObject), or ""
+    for a problem with the package itself, as Salesforce reports it."""
+    folders = path.split("/")[:-1]
+    for folder in reversed(folders):
+        if folder == "fields" and "objects" in folders:
+            return "CustomField"
+        info = FOLDER_TYPES.get(folder)
+        if info is not None:
+            return info.name
+    return ""
 
 
 def result_json(r: DeployResult, base: str) -> dict[str, Any]:
@@ -47,7 +61,7 @@ def result_json(r: DeployResult, base: str) -> dict[str, Any]:
                 ],
                 "componentFailures": [
                     {
-                        "componentType": p.element,
+                        "componentType": component_type(p.file),
                         "fullName": p.component,
                         "fileName": p.file,
                         "lineNumber": p.line,
@@ -67,26 +81,44 @@ def result_json(r: DeployResult, base: str) -> dict[str, Any]:
 async def deploy_request(request: Request, ctx: CtxDep) -> JSONResponse:
     if not ctx.principal.has(Permission.CUSTOMIZE_APPLICATION):
         raise InsufficientAccessError("deploying metadata needs CustomizeApplication")
-    form = await request.form(max_part_size=MAX_ZIP_BYTES)
     options: dict[str, Any] = {}
-    raw_json = form.get("json")
-    if raw_json is not None:
-        text = raw_json if isinstance(raw_json, str) else (await raw_json.read()).decode()
-        try:
-            options = json.loads(text).get("deployOptions", {}) or {}
-        except (json.JSONDecodeError, AttributeError) as exc:
-            raise JsonParserError(f"the json part is not valid: {exc}") from exc
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise JsonParserError("a deployRequest needs a 'file' part holding the zip")
-    data = await upload.read()
+    # Closing the form closes its spooled temporary files.
+    async with request.form(max_part_size=MAX_ZIP_BYTES) as form:
+        raw_json = form.get("json")
+        if raw_json is not None:
+            options = _deploy_options(
+                raw_json if isinstance(raw_json, str) else await raw_json.read()
+            )
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise JsonParserError("a deployRequest needs a 'file' part holding the zip")
+        data = await upload.read()
     result = run_deploy(
         ctx.org,
         data,
         user_id=ctx.principal.user_id,
-        check_only=bool(options.get("checkOnly", False)),
+        check_only=bool(options.get("checkOnly")),
     )
     return JSONResponse(result_json(result, ctx.base), status_code=201)
+
+
+def _deploy_options(raw: str | bytes) -> dict[str, Any]:
+    """The ``deployOptions`` object of the request's json part."""
+    try:
+        parsed = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise JsonParserError(f"the json part is not valid JSON: {exc}") from exc
+    if not isinstance(parsed, dict):
+        raise JsonParserError("the json part must be an object holding deployOptions")
+    options = parsed.get("deployOptions") or {}
+    if not isinstance(options, dict):
+        raise JsonParserError("deployOptions must be an object")
+    check_only = options.get("checkOnly", False)
+    if isinstance(check_only, str) and check_only.lower() in ("true", "false"):
+        check_only = check_only.lower() == "true"
+    if not isinstance(check_only, bool):
+        raise JsonParserError("deployOptions.checkOnly must be true or false")
+    return {**options, "checkOnly": check_only}
 
 
 @router.get("/services/data/{version}/metadata/deployRequest/{deploy_id}", tags=["metadata"])

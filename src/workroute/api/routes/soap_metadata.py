@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from lxml import etree
 
 from workroute.api.deps import get_org
+from workroute.api.routes.metadata_rest import component_type
 from workroute.auth.principal import Permission, Principal
 from workroute.kernel.errors import InsufficientAccessError, WorkrouteError
 from workroute.metadata.deploy import DeployResult, deploy_status, run_deploy
@@ -138,7 +139,7 @@ def _result_xml(r: DeployResult) -> str:
     for p in r.problems:
         parts.append(
             "<componentFailures><changed>false</changed>"
-            f"<componentType>{escape(p.element or '')}</componentType>"
+            f"<componentType>{escape(component_type(p.file))}</componentType>"
             "<created>false</created><deleted>false</deleted>"
             f"<fileName>{escape(p.file)}</fileName>"
             f"<fullName>{escape(p.component or '')}</fullName>"

@@ -22,6 +22,7 @@ from workroute.auth.principal import Permission
 from workroute.kernel.errors import (
     InsufficientAccessError,
     InvalidFieldError,
+    InvalidFieldForInsertUpdateError,
     MalformedIdError,
     NotFoundError,
 )
@@ -124,8 +125,9 @@ def update(sobject: str, record_id: str, ctx: CtxDep, body: JsonObject) -> Respo
     rid = _record_id(obj, record_id)
     check_object_access(ctx.principal, obj, Action.EDIT, record_id=rid)
     _guard_self_edit(ctx.principal.has(Permission.MANAGE_USERS), obj, body)
+    changes = _without_own_id(body, rid)
     ctx.org.store.update(
-        obj.name, [{**body, "Id": rid}], user_id=ctx.principal.user_id, from_api=True
+        obj.name, [{**changes, "Id": rid}], user_id=ctx.principal.user_id, from_api=True
     )
     return Response(status_code=204)
 
@@ -163,6 +165,13 @@ def upsert(sobject: str, field: str, value: str, ctx: CtxDep, body: JsonObject) 
             raise InvalidFieldError(
                 f"The external ID field {f.name} is given in the URL; leave it out of the body",
                 fields=[f.name],
+            )
+        if k.lower() == "id":
+            # The record is found by the external id; an Id here would pick another one.
+            raise InvalidFieldForInsertUpdateError(
+                "Unable to create/update fields: Id. The record of an upsert is matched by "
+                f"{f.name}; leave Id out of the body",
+                fields=["Id"],
             )
     check_object_access(ctx.principal, obj, Action.CREATE)
     check_object_access(ctx.principal, obj, Action.EDIT)
@@ -211,6 +220,31 @@ def _external_field(obj: ObjectDef, name: str) -> Any:
             f"Provided external ID field does not exist or is not accessible: {name}"
         )
     return f
+
+
+def _without_own_id(body: dict[str, Any], rid: str) -> dict[str, Any]:
+    """The body less any Id in it; an Id other than the URL's is refused.
+
+    The store finds the record to change by a case-insensitive ``Id`` key, so an ``id``
+    or ``ID`` left in the body would redirect the update (and the URL's access check)
+    to another record.
+    """
+    out: dict[str, Any] = {}
+    for k, v in body.items():
+        if k.lower() != "id":
+            out[k] = v
+            continue
+        try:
+            same = normalize_id(v) == rid
+        except MalformedIdError:
+            same = False
+        if not same:
+            raise InvalidFieldForInsertUpdateError(
+                f"Unable to create/update fields: Id. The Id in the body ({v}) is not the "
+                f"record's Id in the URL ({rid})",
+                fields=["Id"],
+            )
+    return out
 
 
 def _guard_self_edit(is_user_admin: bool, obj: ObjectDef, body: dict[str, Any]) -> None:
