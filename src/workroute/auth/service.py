@@ -13,19 +13,12 @@ from workroute.auth.principal import Permission, Principal
 from workroute.auth.tokens import IssuedToken, TokenStore
 from workroute.kernel.errors import (
     AuthenticationError,
-    FieldValidationError,
+    InvalidNewPasswordError,
     InvalidSessionError,
     NotFoundError,
 )
 from workroute.store.hooks import SaveContext
 from workroute.store.store import Store
-
-
-class InvalidNewPasswordError(FieldValidationError):
-    """The new password does not meet the password policy"""
-
-    code = "INVALID_NEW_PASSWORD"  # Salesforce's code for setPassword and /password
-
 
 # The password grant refuses these users, as Salesforce does for inactive users.
 _INACTIVE = "user is inactive"

@@ -169,6 +169,12 @@ class InvalidEmailAddressError(FieldValidationError):
     code = "INVALID_EMAIL_ADDRESS"
 
 
+class InvalidNewPasswordError(FieldValidationError):
+    """The new password does not meet the password policy"""
+
+    code = "INVALID_NEW_PASSWORD"  # Salesforce's code for setPassword and /password
+
+
 class DuplicateValueError(FieldValidationError):
     """duplicate value found"""
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from workroute.api.deps import CtxDep
 from workroute.auth.principal import Permission
@@ -93,11 +95,15 @@ async def deploy_request(request: Request, ctx: CtxDep) -> JSONResponse:
         if upload is None or isinstance(upload, str):
             raise JsonParserError("a deployRequest needs a 'file' part holding the zip")
         data = await upload.read()
-    result = run_deploy(
-        ctx.org,
-        data,
-        user_id=ctx.principal.user_id,
-        check_only=bool(options.get("checkOnly")),
+    # A deploy parses and writes for a while: run it off the event loop.
+    result = await run_in_threadpool(
+        partial(
+            run_deploy,
+            ctx.org,
+            data,
+            user_id=ctx.principal.user_id,
+            check_only=bool(options.get("checkOnly")),
+        )
     )
     return JSONResponse(result_json(result, ctx.base), status_code=201)
 

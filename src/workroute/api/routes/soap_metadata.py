@@ -13,6 +13,7 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from lxml import etree
+from starlette.concurrency import run_in_threadpool
 
 from workroute.api.deps import get_org
 from workroute.api.routes.metadata_rest import component_type
@@ -63,7 +64,6 @@ def _bool(el: etree._Element | None, path: str) -> bool:
 @router.post("/services/Soap/m/{version}", tags=["metadata"])
 @router.post("/services/Soap/m/{version}/{rest:path}", tags=["metadata"])
 async def metadata_soap(request: Request, version: str, rest: str = "") -> Response:
-    org = get_org(request)
     raw = await request.body()
     if len(raw) > MAX_SOAP_BYTES:
         return soap_fault("soapenv:Client", f"request exceeds {MAX_SOAP_BYTES} bytes")
@@ -82,6 +82,12 @@ async def metadata_soap(request: Request, version: str, rest: str = "") -> Respo
     auth = request.headers.get("authorization", "")
     if not token and auth.lower().startswith(("bearer ", "oauth ")):
         token = auth.split(" ", 1)[1].strip()
+    # Everything below reads or writes the database (a deploy for a while): thread pool.
+    return await run_in_threadpool(_dispatch, request, token, call)
+
+
+def _dispatch(request: Request, token: str | None, call: etree._Element) -> Response:
+    org = get_org(request)
     try:
         principal = org.auth.authenticate(token or "")
         if not principal.has(Permission.CUSTOMIZE_APPLICATION):
