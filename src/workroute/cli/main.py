@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from workroute.kernel.errors import DeployError, WorkrouteError
 
@@ -28,7 +29,9 @@ app.add_typer(user_app, name="user")
 app.add_typer(connected_app, name="app")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+# Errors stay on one line however narrow the terminal or pipe, so scripts can match
+# "file:line: problem" lines.
+err = Console(stderr=True, soft_wrap=True)
 
 DbOpt = Annotated[
     Path | None,
@@ -60,9 +63,26 @@ def open_org(db: Path | None, *, must_exist: bool = True):  # type: ignore[no-un
         org = Org.open(database_url=url)
     except WorkrouteError as exc:
         fail(exc.message)
+    except SQLAlchemyError as exc:
+        fail(f"cannot open the database {_shown_url(url)}: {_first_line(exc)}")
     if must_exist and not org.is_initialized():
         fail("the database holds no org; run 'workroute init' first")
     return org
+
+
+def _shown_url(url: str) -> str:
+    """``url`` without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "(unreadable URL)"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @app.command()
@@ -207,21 +227,35 @@ def deploy(
     password: Annotated[str | None, typer.Option(help="Password to log in with.")] = None,
     token: Annotated[str | None, typer.Option(help="Access token instead of a login.")] = None,
     insecure: Annotated[bool, typer.Option(help="Don't verify the server's certificate.")] = False,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(help="PEM file of the CA that signed the server's certificate."),
+    ] = None,
     check_only: Annotated[bool, typer.Option(help="Validate without changing anything.")] = False,
 ) -> None:
     """Deploy metadata to a running server (--url) or straight to a database (--db)."""
     if not path.exists():
         fail(f"{path} does not exist")
     if url:
+        import ssl
+
         from workroute.cli.remote import remote_deploy
 
+        verify: bool | ssl.SSLContext = not insecure
+        if ca_file is not None:
+            if insecure:
+                fail("choose one of --ca-file or --insecure")
+            try:
+                verify = ssl.create_default_context(cafile=str(ca_file))
+            except (OSError, ssl.SSLError) as exc:
+                fail(f"cannot read the CA file {ca_file}: {exc}")
         ok = remote_deploy(
             path,
             url=url,
             username=username,
             password=password,
             token=token,
-            verify=not insecure,
+            verify=verify,
             check_only=check_only,
             console=out,
         )

@@ -22,6 +22,7 @@ _FIELD_KEYS: dict[str, str] = {
     "defaultedOnCreate": "defaulted_on_create",
     "restrictedPicklist": "restricted_picklist",
     "relationshipName": "relationship_name",
+    "childRelationship": "child_relationship",
     "unique": "unique",
     "caseSensitive": "case_sensitive",
     "externalId": "external_id",

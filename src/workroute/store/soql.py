@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    case,
     false,
     func,
     literal,
@@ -100,6 +101,7 @@ class CompiledQuery:
     hops: dict[tuple[str, ...], _Hop] = field(default_factory=dict)
     where: ColumnElement[bool] | None = None
     order: list[Any] = field(default_factory=list)
+    group_order: list[Any] = field(default_factory=list)  # ORDER BY of an aggregate query
     aggregates: list[tuple[str, ColumnElement[Any]]] = field(default_factory=list)
     group_by: list[_OutColumn] = field(default_factory=list)
     include_deleted: bool = False
@@ -110,7 +112,8 @@ class CompiledQuery:
 
     @property
     def is_aggregate(self) -> bool:
-        return bool(self.aggregates) and not self.count_only
+        """Aggregate functions or GROUP BY (which alone lists distinct values)."""
+        return bool(self.aggregates or self.group_by) and not self.count_only
 
     def from_clause(self) -> FromClause:
         joined: FromClause = self.table
@@ -177,6 +180,10 @@ class SoqlEngine:
         )
         if q.group_by:
             stmt = stmt.group_by(*[c.expr for c in q.group_by])
+        if q.group_order:
+            stmt = stmt.order_by(*q.group_order)
+        if q.ast.offset:
+            stmt = stmt.offset(q.ast.offset)
         if q.ast.limit is not None:
             stmt = stmt.limit(q.ast.limit)
         with self.store.db.read() as conn:
@@ -248,12 +255,14 @@ class _Compiler:
         ast, q = self.ast, self.q
         q.columns.append(self._column(FieldPath(parts=("Id",)), "c0_id"))
         seen: set[tuple[str, ...]] = {("id",)}
+        selected: list[tuple[FieldPath, _OutColumn]] = []
         for item in ast.select:
             if isinstance(item, FieldPath):
                 key = tuple(p.lower() for p in item.parts)
                 if key not in seen:
                     seen.add(key)
                     q.columns.append(self._column(item, f"c{len(q.columns)}"))
+                    selected.append((item, q.columns[-1]))
             elif isinstance(item, FieldsFunction):
                 if item.kind != "STANDARD" and (ast.limit is None or ast.limit > FIELDS_ALL_LIMIT):
                     raise self._located(
@@ -266,30 +275,40 @@ class _Compiler:
                     wanted = item.kind == "ALL" or (item.kind == "CUSTOM") == f.custom
                     if wanted and (f.key,) not in seen:
                         seen.add((f.key,))
-                        q.columns.append(
-                            self._column(FieldPath(parts=(f.name,)), f"c{len(q.columns)}")
-                        )
+                        path = FieldPath(parts=(f.name,), line=item.line, column=item.column)
+                        q.columns.append(self._column(path, f"c{len(q.columns)}"))
+                        selected.append((path, q.columns[-1]))
             else:
                 self._aggregate(item)
-        if q.aggregates and len(q.columns) > 1 + len(ast.group_by):
-            first = next(c for c in ast.select if isinstance(c, FieldPath))
-            raise self._located(
-                MalformedQueryError,
-                f"Field must be grouped or aggregated: {first.dotted}",
-                first.line,
-                first.column,
-            )
         for g in ast.group_by:
             q.group_by.append(self._column(g, f"g{len(q.group_by)}"))
-        if q.aggregates:
+        grouping = bool(q.aggregates or q.group_by) and not ast.count_only
+        grouped = {_same_field(c) for c in q.group_by}
+        if grouping:
+            for path, col in selected:
+                if _same_field(col) not in grouped:
+                    raise self._located(
+                        MalformedQueryError,
+                        f"Field must be grouped or aggregated: {path.dotted}",
+                        path.line,
+                        path.column,
+                    )
             q.columns = q.columns[:1]
         if ast.where is not None:
             q.where = self._condition(ast.where)
         for o in ast.order_by:
             col = self._column(o.field, "o")
-            expr: Any = func.lower(col.expr) if col.field.type.is_text else col.expr
-            expr = expr.desc() if o.descending else expr.asc()
-            q.order.append(expr.nulls_first() if o.nulls_first else expr.nulls_last())
+            if grouping and _same_field(col) not in grouped:
+                raise self._located(
+                    MalformedQueryError,
+                    f"Ordered field must be grouped or aggregated: {o.field.dotted}",
+                    o.field.line,
+                    o.field.column,
+                )
+            for expr in _sort_keys(col):
+                expr = expr.desc() if o.descending else expr.asc()
+                expr = expr.nulls_first() if o.nulls_first else expr.nulls_last()
+                (q.group_order if grouping else q.order).append(expr)
         q.order.append(q.table.c.Id.asc())
         return q
 
@@ -543,6 +562,27 @@ class _Compiler:
 
     def _bad_operator(self, path: FieldPath, message: str) -> Exception:
         return self._located(InvalidQueryFilterOperatorError, message, path.line, path.column)
+
+
+def _same_field(col: _OutColumn) -> tuple[tuple[str, ...], str]:
+    return tuple(r.lower() for r in col.rels), col.name.lower()
+
+
+def _sort_keys(col: _OutColumn) -> list[ColumnElement[Any]]:
+    """What ORDER BY sorts a field by: picklists in the order of their values (as
+    Salesforce sorts them), text case-insensitively, anything else by its value."""
+    f, expr = col.field, col.expr
+    values = [p.value for p in f.picklist]
+    if f.type is FieldType.PICKLIST and values:
+        rank: ColumnElement[Any] = case(
+            (expr.is_(None), null()),
+            *[(expr == v, i) for i, v in enumerate(values)],
+            else_=len(values),
+        )
+        return [rank, func.lower(expr)]
+    if f.type.is_text:
+        return [func.lower(expr)]
+    return [expr]
 
 
 def _like_escape(text: str) -> str:

@@ -109,6 +109,7 @@ class Database:
 
     def _sync_one(self, conn: Connection, obj: ObjectDef, existing: set[str]) -> Table:
         name = table_name(obj)
+        self._note_table_change(obj.key)
         old = self.metadata.tables.get(name)
         if old is not None:
             self.metadata.remove(old)
@@ -138,28 +139,59 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction. Nested calls on one thread join the outer one."""
+        """A write transaction.
+
+        A nested call on the same thread runs in a savepoint of the outer transaction:
+        when it fails, only its own work is undone (as a failed Apex DML statement), and
+        the outer transaction goes on if the caller handles the error.
+        """
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
-            yield current
+            with _mapped_errors(), self._tables_undone_on_error(), current.begin_nested():
+                yield current
             return
-        with self._write_lock:
+        with self._write_lock, _mapped_errors(), self.engine.connect() as conn:
+            conn.info["wr_write"] = True
             try:
-                with self.engine.connect() as conn:
-                    conn.info["wr_write"] = True
-                    try:
-                        with conn.begin():
-                            self._local.conn = conn
-                            yield conn
-                    finally:
-                        self._local.conn = None
-                        conn.info.pop("wr_write", None)
-            except IntegrityError as exc:
-                raise DuplicateValueError(f"duplicate value found: {exc.orig}") from exc
-            except OperationalError as exc:
-                if "locked" in str(exc).lower():
-                    raise ConflictError("the database is busy; try again") from exc
-                raise
+                with self._tables_undone_on_error(), conn.begin():
+                    self._local.conn = conn
+                    yield conn
+            finally:
+                self._local.conn = None
+                conn.info.pop("wr_write", None)
+
+    def _note_table_change(self, key: str) -> None:
+        """Remember an object's table as it was, to put it back if the DDL rolls back."""
+        stack: list[list[tuple[str, Table | None]]] | None = getattr(self._local, "ddl", None)
+        if stack:
+            stack[-1].append((key, self._objects.get(key)))
+
+    @contextmanager
+    def _tables_undone_on_error(self) -> Iterator[None]:
+        """Keep the cached tables in step with the database when a transaction rolls back.
+
+        Without this a rolled-back ALTER TABLE would leave a cached table with columns
+        the database doesn't have, and every later read of that object would fail.
+        """
+        stack: list[list[tuple[str, Table | None]]] = self._local.__dict__.setdefault("ddl", [])
+        stack.append([])
+        try:
+            yield
+        except BaseException:
+            for key, table in reversed(stack.pop()):
+                current = self._objects.get(key)
+                if current is not None and current is not table:
+                    if self.metadata.tables.get(current.name) is current:
+                        self.metadata.remove(current)
+                if table is None:
+                    self._objects.pop(key, None)
+                else:
+                    self._objects[key] = table
+            raise
+        else:
+            done = stack.pop()
+            if stack:
+                stack[-1].extend(done)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -195,6 +227,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    """Database errors a save can cause, as the engine's errors."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise DuplicateValueError(f"duplicate value found: {exc.orig}") from exc
+    except OperationalError as exc:
+        if "locked" in str(exc).lower():
+            raise ConflictError("the database is busy; try again") from exc
+        raise
 
 
 def _quote(conn: Connection, name: str) -> str:
