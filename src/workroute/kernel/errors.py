@@ -175,6 +175,18 @@ class InvalidNewPasswordError(FieldValidationError):
     code = "INVALID_NEW_PASSWORD"  # Salesforce's code for setPassword and /password
 
 
+class NumberOutsideValidRangeError(FieldValidationError):
+    """number outside valid range"""
+
+    code = "NUMBER_OUTSIDE_VALID_RANGE"
+
+
+class FieldIntegrityError(FieldValidationError):
+    """a field value breaks an integrity rule"""
+
+    code = "FIELD_INTEGRITY_EXCEPTION"
+
+
 class DuplicateValueError(FieldValidationError):
     """duplicate value found"""
 

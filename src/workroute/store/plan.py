@@ -98,7 +98,11 @@ class SavePlan:
             if from_api and not (f.createable if inserting else f.updateable):
                 denied.append(f.name)
                 continue
-            out[f.name] = None if value is None else plan.coerce(value)
+            if value is None:
+                # A checkbox is never null: Salesforce stores an explicit null as false.
+                out[f.name] = False if f.type is FieldType.BOOLEAN else None
+            else:
+                out[f.name] = plan.coerce(value)
         if denied:
             raise InvalidFieldForInsertUpdateError(
                 f"Unable to create/update fields: {', '.join(denied)}. Please check the security "

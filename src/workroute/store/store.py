@@ -18,6 +18,7 @@ from workroute.kernel.clock import Clock
 from workroute.kernel.errors import (
     DuplicateValueError,
     EntityIsDeletedError,
+    FieldIntegrityError,
     InvalidCrossReferenceKeyError,
     InvalidFieldError,
     MalformedIdError,
@@ -131,8 +132,12 @@ class Store:
         if not changes:
             return
         coerced: list[tuple[str, Record]] = []
+        seen: set[str] = set()
         for change in changes:
             rid = _id_of(change)
+            if rid in seen:
+                raise DuplicateValueError(f"Duplicate id in list: {rid}", fields=["Id"])
+            seen.add(rid)
             coerced.append((rid, plan.coerce(change, inserting=False, from_api=from_api)))
         now = self.clock.now()
         with self.db.write() as conn:
@@ -179,6 +184,7 @@ class Store:
                 f"Provided external ID field does not exist or is not accessible: {external_field}"
             )
         out: list[tuple[str, bool]] = []
+        keys_seen: set[object] = set()
         with self.db.write():
             for rec in records:
                 value = _get_ci(rec, f.name)
@@ -187,6 +193,12 @@ class Store:
                         f"{f.name} not specified in the upsert record", fields=[f.name]
                     )
                 key = plan.fields[f.key].coerce(value)
+                folded = key.lower() if isinstance(key, str) and not f.case_sensitive else key
+                if folded in keys_seen:
+                    raise DuplicateValueError(
+                        f"Duplicate external id specified: {value}", fields=[f.name]
+                    )
+                keys_seen.add(folded)
                 matches = self.select_ids(obj, f.name, key)
                 body = {k: v for k, v in rec.items() if k.lower() != f.key or f.key != "id"}
                 if len(matches) > 1:
@@ -444,6 +456,22 @@ class Store:
                     raise InvalidCrossReferenceKeyError(
                         f"invalid cross reference id: {f.name} = {rid}", fields=[f.name]
                     )
+            if target.key == "group":
+                self._check_group_owners(conn, table, refs)
+
+    @staticmethod
+    def _check_group_owners(conn: Connection, table: Table, refs: dict[str, FieldDef]) -> None:
+        """A group can own records only when it is a queue (Salesforce's rule)."""
+        owned = [rid for rid, f in refs.items() if f.key == "ownerid"]
+        if not owned:
+            return
+        rows = conn.execute(select(table.c.Id, table.c.Type).where(table.c.Id.in_(owned)))
+        for rid, kind in rows:
+            if kind != "Queue":
+                raise FieldIntegrityError(
+                    f"Owner ID: owner cannot be a group that is not a queue: {rid}",
+                    fields=["OwnerId"],
+                )
 
     def _check_unique(
         self,
@@ -524,7 +552,11 @@ def _get_ci(rec: Mapping[str, object], name: str) -> object:
 
 
 def _id_of(change: Mapping[str, object]) -> str:
-    rid = _get_ci(change, "Id")
+    keys = [k for k in change if k.lower() == "id"]
+    if len(keys) > 1:
+        # {"Id": a, "id": b} must never let one spelling redirect the write.
+        raise InvalidFieldError("the record names its Id more than once", fields=["Id"])
+    rid = change[keys[0]] if keys else None
     if rid is None:
         raise MalformedIdError("Id not specified in an update call", fields=["Id"])
     return normalize_id(rid)

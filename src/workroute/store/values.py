@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from workroute.kernel.errors import (
     FieldValidationError,
     InvalidEmailAddressError,
     InvalidTypeOnFieldError,
     MalformedIdError,
+    NumberOutsideValidRangeError,
     RestrictedPicklistError,
     StringTooLongError,
 )
@@ -105,6 +106,10 @@ def _string_coercer(f: FieldDef) -> Coercer:
         text = value if isinstance(value, str) else str(value)
         if text == "":
             return None
+        if "\x00" in text:
+            raise FieldValidationError(
+                f"{f.name}: the value contains a NUL character", fields=[f.name]
+            )
         if len(text) > limit:
             raise StringTooLongError(
                 f"{f.name}: data value too large: {text[:40]}{'...' if len(text) > 40 else ''}"
@@ -176,6 +181,7 @@ def _boolean_coercer(f: FieldDef) -> Coercer:
 
 def _number_coercer(f: FieldDef) -> Coercer:
     integral = f.type is FieldType.INT
+    scale = Decimal(1).scaleb(-f.scale) if f.precision and not integral else None
 
     def coerce(value: object) -> object:
         if isinstance(value, bool):
@@ -200,15 +206,19 @@ def _number_coercer(f: FieldDef) -> Coercer:
                     raise _wrong_type(f, value)
                 num = int(num)
             if not -(2**31) <= num < 2**31:
-                raise FieldValidationError(
+                raise NumberOutsideValidRangeError(
                     f"{f.name}: value outside of valid range: {num}", fields=[f.name]
                 )
             return num
-        number = float(num)
+        if scale is not None:
+            # Salesforce stores a number rounded half up to the field's decimal places.
+            number = float(Decimal(str(num)).quantize(scale, rounding=ROUND_HALF_UP))
+        else:
+            number = float(num)
         if f.precision:
             whole_digits = f.precision - f.scale
             if abs(number) >= 10**whole_digits:
-                raise FieldValidationError(
+                raise NumberOutsideValidRangeError(
                     f"{f.name}: value outside of valid range on numeric field: {value}",
                     fields=[f.name],
                 )

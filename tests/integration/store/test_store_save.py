@@ -15,6 +15,8 @@ from workroute.kernel.clock import ManualClock
 from workroute.kernel.errors import (
     DuplicateValueError,
     EntityIsDeletedError,
+    FieldIntegrityError,
+    FieldValidationError,
     InvalidCrossReferenceKeyError,
     InvalidFieldError,
     InvalidFieldForInsertUpdateError,
@@ -22,6 +24,7 @@ from workroute.kernel.errors import (
     MalformedIdError,
     MultipleRecordsError,
     NotFoundError,
+    NumberOutsideValidRangeError,
     RequiredFieldMissingError,
     RestrictedPicklistError,
     StringTooLongError,
@@ -605,8 +608,8 @@ def test_dates_times_and_multipicklists_round_trip(org: Org, admin: str) -> None
 
 def test_text_and_numbers_round_trip(org: Org, admin: str) -> None:
     deploy(org, "gadget")
-    texts = ["", " padded ", "a" * 255, "émoji 🎉", "line\nbreak", "NUL-free \\ % _ '"]
-    numbers = [0, -0.0001, 3.14159, 99999999.9999, -1e-4, 7]
+    texts = ["", " padded ", "a" * 255, "émoji 🎉", "line\nbreak", "NUL-free \\ % _ '", "x", "y"]
+    numbers = [0, -0.0001, 3.14159, 99999999.9999, -1e-4, 7, 2.00005, -2.00005]
     ids = org.store.insert(
         "Gadget__c",
         [
@@ -617,7 +620,17 @@ def test_text_and_numbers_round_trip(org: Org, admin: str) -> None:
     )
     rows = org.store.get_many("Gadget__c", ids)
     assert [r["Note__c"] for r in rows] == [None, *texts[1:]]  # "" is stored as null
-    assert [r["Weight__c"] for r in rows] == numbers
+    # Weight__c has scale 4: Salesforce stores numbers rounded half up to the scale.
+    assert [r["Weight__c"] for r in rows] == [
+        0,
+        -0.0001,
+        3.1416,
+        99999999.9999,
+        -0.0001,
+        7,
+        2.0001,
+        -2.0001,
+    ]
     with pytest.raises(StringTooLongError):
         org.store.insert("Gadget__c", [{"Name": "x", "Note__c": "a" * 256}], user_id=admin)
     # integers are exact at the edges of their range
@@ -629,3 +642,45 @@ def test_text_and_numbers_round_trip(org: Org, admin: str) -> None:
     )
     assert org.store.get("Account", a)["NumberOfEmployees"] == 2**31 - 1
     assert org.store.get("Account", b)["NumberOfEmployees"] == -(2**31)
+
+
+def test_salesforce_write_rules_the_api_relies_on(org: Org, admin: str) -> None:
+    deploy(org, "gadget")
+    [gid] = org.store.insert("Gadget__c", [{"Name": "g", "Active__c": True}], user_id=admin)
+    # An explicit null on a checkbox is stored as false, never null.
+    org.store.update("Gadget__c", [{"Id": gid, "Active__c": None}], user_id=admin)
+    assert org.store.get("Gadget__c", gid)["Active__c"] is False
+    before = org.store.get("Gadget__c", gid)
+    with pytest.raises(FieldValidationError, match="NUL"):
+        org.store.update("Gadget__c", [{"Id": gid, "Note__c": "a\x00b"}], user_id=admin)
+    with pytest.raises(NumberOutsideValidRangeError):
+        org.store.update("Gadget__c", [{"Id": gid, "Weight__c": 10**8}], user_id=admin)
+    with pytest.raises(DuplicateValueError, match="Duplicate id in list"):
+        org.store.update(
+            "Gadget__c",
+            [{"Id": gid, "Name": "a"}, {"Id": gid[:15], "Name": "b"}],
+            user_id=admin,
+        )
+    [other] = org.store.insert("Gadget__c", [{"Name": "other"}], user_id=admin)
+    with pytest.raises(InvalidFieldError, match="more than once"):
+        org.store.update("Gadget__c", [{"Id": gid, "id": other, "Name": "x"}], user_id=admin)
+    assert org.store.get("Gadget__c", gid) == before
+    assert org.store.get("Gadget__c", other)["Name"] == "other"
+    with pytest.raises(DuplicateValueError, match="Duplicate external id"):
+        org.store.upsert(
+            "Gadget__c", "Code__c", [{"Code__c": "K-1"}, {"Code__c": "k-1"}], user_id=admin
+        )
+    assert org.store.find("Gadget__c", Code__c="K-1") == []
+
+
+def test_owners_are_users_or_queues(org: Org, admin: str) -> None:
+    queue = add_queue(org, "Owners Queue")
+    [group] = org.store.insert(
+        "Group", [{"Name": "Plain", "DeveloperName": "Plain", "Type": "Regular"}], user_id=admin
+    )
+    [case] = org.store.insert("Case", [{"Subject": "q", "OwnerId": queue}], user_id=admin)
+    with pytest.raises(FieldIntegrityError, match="not a queue"):
+        org.store.insert("Case", [{"Subject": "g", "OwnerId": group}], user_id=admin)
+    with pytest.raises(FieldIntegrityError):
+        org.store.update("Case", [{"Id": case, "OwnerId": group}], user_id=admin)
+    assert org.store.get("Case", case)["OwnerId"] == queue
