@@ -18,15 +18,25 @@ COUNTER_WIDTH = 9
 MAX_COUNTER = 62**COUNTER_WIDTH - 1
 
 
+_UPPER_BIT = {c: 1 for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
 def _suffix(id15: str) -> str:
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_SUFFIX_ALPHABET[bits])
-    return "".join(out)
+    u = _UPPER_BIT
+    a = _SUFFIX_ALPHABET
+    out = ""
+    for s in (0, 5, 10):
+        out += a[
+            u.get(id15[s], 0)
+            | u.get(id15[s + 1], 0) << 1
+            | u.get(id15[s + 2], 0) << 2
+            | u.get(id15[s + 3], 0) << 3
+            | u.get(id15[s + 4], 0) << 4
+        ]
+    return out
+
+
+_PAIRS = [a + b for a in BASE62 for b in BASE62]
 
 
 def to18(id15: str) -> str:
@@ -39,12 +49,13 @@ def make_id(key_prefix: str, counter: int, *, pod: str = "5w") -> str:
         raise ValueError(f"key prefix must have 3 characters: {key_prefix!r}")
     if not 0 < counter <= MAX_COUNTER:
         raise ValueError("id counter out of range")
-    digits = []
-    n = counter
-    for _ in range(COUNTER_WIDTH):
-        n, r = divmod(n, 62)
-        digits.append(BASE62[r])
-    return to18(key_prefix + pod + "0" + "".join(reversed(digits)))
+    # 9 base-62 digits: one head digit and four pairs from a 3,844-entry table.
+    rest, p4 = divmod(counter, 3844)
+    rest, p3 = divmod(rest, 3844)
+    rest, p2 = divmod(rest, 3844)
+    head, p1 = divmod(rest, 3844)
+    body = BASE62[head] + _PAIRS[p1] + _PAIRS[p2] + _PAIRS[p3] + _PAIRS[p4]
+    return to18(key_prefix + pod + "0" + body)
 
 
 def normalize_id(value: object) -> str:

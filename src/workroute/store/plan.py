@@ -37,14 +37,35 @@ PIPELINE_FIELDS = frozenset(
 class FieldPlan:
     field: FieldDef
     coerce: Coercer
+    # Precomputed so the per-value loop does no string work or lookups.
+    name: str
+    system: bool
+    createable: bool
+    updateable: bool
+    null_value: object
+
+    @classmethod
+    def of(cls, f: FieldDef) -> FieldPlan:
+        return cls(
+            field=f,
+            coerce=coercer_for(f),
+            name=f.name,
+            system=f.key in PIPELINE_FIELDS,
+            createable=f.createable,
+            updateable=f.updateable,
+            # A checkbox is never null: Salesforce stores an explicit null as false.
+            null_value=False if f.type is FieldType.BOOLEAN else None,
+        )
 
 
 class SavePlan:
     def __init__(self, obj: ObjectDef) -> None:
         self.obj = obj
         self.fields: dict[str, FieldPlan] = {
-            f.key: FieldPlan(f, coercer_for(f)) for f in obj.fields if not f.calculated
+            f.key: FieldPlan.of(f) for f in obj.fields if not f.calculated
         }
+        # Input keys seen so far, as written (callers repeat the same spelling).
+        self._by_input_name: dict[str, FieldPlan] = {}
         self.columns = [f.name for f in obj.fields if not f.calculated]
         self.defaults: dict[str, object] = {}
         for f in obj.fields:
@@ -75,16 +96,21 @@ class SavePlan:
         """Input values by canonical field name, coerced; unknown or read-only fields fail."""
         out: Record = {}
         denied: list[str] = []
+        by_input = self._by_input_name
         for name, value in record.items():
-            plan = self.fields.get(name.lower())
+            plan = by_input.get(name)
+            if plan is None:
+                plan = self.fields.get(name.lower())
+                if plan is not None and len(by_input) < 10_000:
+                    by_input[name] = plan
             if plan is None:
                 if name == "attributes":
                     continue
                 raise InvalidFieldError(
                     f"No such column '{name}' on sobject of type {self.obj.name}", fields=[name]
                 )
-            f = plan.field
-            if f.key in PIPELINE_FIELDS:
+            if plan.system:
+                f = plan.field
                 if f.key == "id":
                     if inserting and from_api:
                         raise InvalidFieldForInsertUpdateError(
@@ -95,14 +121,10 @@ class SavePlan:
                     continue
                 denied.append(f.name)
                 continue
-            if from_api and not (f.createable if inserting else f.updateable):
-                denied.append(f.name)
+            if from_api and not (plan.createable if inserting else plan.updateable):
+                denied.append(plan.name)
                 continue
-            if value is None:
-                # A checkbox is never null: Salesforce stores an explicit null as false.
-                out[f.name] = False if f.type is FieldType.BOOLEAN else None
-            else:
-                out[f.name] = plan.coerce(value)
+            out[plan.name] = plan.null_value if value is None else plan.coerce(value)
         if denied:
             raise InvalidFieldForInsertUpdateError(
                 f"Unable to create/update fields: {', '.join(denied)}. Please check the security "

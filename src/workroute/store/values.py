@@ -7,6 +7,7 @@ values engine code passes (``datetime``, ``date``...).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
@@ -182,23 +183,31 @@ def _boolean_coercer(f: FieldDef) -> Coercer:
 def _number_coercer(f: FieldDef) -> Coercer:
     integral = f.type is FieldType.INT
     scale = Decimal(1).scaleb(-f.scale) if f.precision and not integral else None
+    places = f.scale
+    # Numbers at or past this magnitude need more whole digits than the field has.
+    limit = 10.0 ** (f.precision - f.scale) if f.precision else math.inf
 
-    def coerce(value: object) -> object:
+    def parse(value: object) -> float | int:
+        if type(value) is int or type(value) is float:
+            return value
         if isinstance(value, bool):
             raise _wrong_type(f, value)
         if isinstance(value, str):
+            text = value.strip()
             try:
-                num: float | int = float(value) if not integral else int(value.strip())
+                return int(text) if integral else float(text)
             except ValueError:
                 try:
-                    num = float(value)
+                    return float(text)
                 except ValueError:
                     raise _wrong_type(f, value) from None
-        elif isinstance(value, int | float | Decimal):
-            num = value if not isinstance(value, Decimal) else float(value)
-        else:
-            raise _wrong_type(f, value)
-        if num != num or num in (float("inf"), float("-inf")):
+        if isinstance(value, int | float | Decimal):
+            return float(value) if isinstance(value, Decimal) else value
+        raise _wrong_type(f, value)
+
+    def coerce(value: object) -> object:
+        num = parse(value)
+        if not math.isfinite(num):
             raise _wrong_type(f, value)
         if integral:
             if isinstance(num, float):
@@ -210,18 +219,16 @@ def _number_coercer(f: FieldDef) -> Coercer:
                     f"{f.name}: value outside of valid range: {num}", fields=[f.name]
                 )
             return num
-        if scale is not None:
-            # Salesforce stores a number rounded half up to the field's decimal places.
+        number = float(num)
+        if scale is not None and round(number, places) != number:
+            # Salesforce stores a number rounded half up to the field's decimal places;
+            # the decimal route runs only for values with more places than that.
             number = float(Decimal(str(num)).quantize(scale, rounding=ROUND_HALF_UP))
-        else:
-            number = float(num)
-        if f.precision:
-            whole_digits = f.precision - f.scale
-            if abs(number) >= 10**whole_digits:
-                raise NumberOutsideValidRangeError(
-                    f"{f.name}: value outside of valid range on numeric field: {value}",
-                    fields=[f.name],
-                )
+        if abs(number) >= limit:
+            raise NumberOutsideValidRangeError(
+                f"{f.name}: value outside of valid range on numeric field: {value}",
+                fields=[f.name],
+            )
         return number
 
     return coerce

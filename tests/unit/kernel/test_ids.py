@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workroute.kernel.errors import MalformedIdError
-from workroute.kernel.ids import MAX_COUNTER, make_id, normalize_id, to18
+from workroute.kernel.ids import BASE62, MAX_COUNTER, make_id, normalize_id, to18
 
 
 def test_known_salesforce_checksum() -> None:
@@ -39,3 +39,16 @@ def test_case_is_repaired_from_the_suffix(counter: int) -> None:
 def test_malformed_ids_are_refused(bad: object) -> None:
     with pytest.raises(MalformedIdError):
         normalize_id(bad)
+
+
+def _base62_digits(n: int) -> str:
+    digits = []
+    for _ in range(9):
+        n, r = divmod(n, 62)
+        digits.append(BASE62[r])
+    return "".join(reversed(digits))
+
+
+@given(st.integers(min_value=1, max_value=MAX_COUNTER))
+def test_the_counter_is_written_in_nine_base62_digits(counter: int) -> None:
+    assert make_id("001", counter)[6:15] == _base62_digits(counter)
