@@ -28,6 +28,15 @@ connected_app = typer.Typer(
 app.add_typer(user_app, name="user")
 app.add_typer(connected_app, name="app")
 
+
+def _add_formula_commands() -> None:
+    from workroute.cli.formula import formula_app
+
+    app.add_typer(formula_app, name="formula")
+
+
+_add_formula_commands()
+
 out = Console(soft_wrap=True)
 # Errors stay on one line however narrow the terminal or pipe, so scripts can match
 # "file:line: problem" lines.
