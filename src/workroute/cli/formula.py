@@ -133,8 +133,7 @@ def check_command(
             where = f" at line {exc.line}, column {exc.column}" if exc.line else ""
             err.print(f"[red]{exc.error_type}[/]{where}: {exc.message}", highlight=False)
             if exc.offset is not None:
-                err.print(formula.splitlines()[(exc.line or 1) - 1], highlight=False,
-                          markup=False)
+                err.print(formula.splitlines()[(exc.line or 1) - 1], highlight=False, markup=False)
                 err.print(" " * ((exc.column or 1) - 1) + "^", highlight=False)
             raise typer.Exit(1) from None
     finally:
