@@ -261,6 +261,7 @@ class CustomFieldSpec:
                 createable=False,
                 updateable=False,
                 formula=self.formula,
+                formula_blank_as_zero=self.formula_treat_blanks_as == "BlankAsZero",
                 **common,  # type: ignore[arg-type]
             )
         ftype = FIELD_TYPES.get(self.type)

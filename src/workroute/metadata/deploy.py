@@ -18,10 +18,15 @@ from sqlalchemy import Connection, delete, insert, select
 
 from workroute.kernel.errors import DeployError, DeployProblem, NotFoundError
 from workroute.kernel.ids import make_id
+from workroute.lang.formula.checker import SchemaEnvironment
+from workroute.lang.formula.compiler import compile_formula
+from workroute.lang.formula.errors import FormulaError
+from workroute.lang.formula.types import type_for_field
 from workroute.metadata.custom_object import CustomObjectSpec, objects_from_package
 from workroute.metadata.package import DEFAULT_SUPPORTED_TYPES, Package, read_package
 from workroute.metadata.xmlio import ProblemLog
 from workroute.schema.model import FieldType, ObjectDef
+from workroute.schema.registry import SchemaRegistry
 
 if TYPE_CHECKING:
     from workroute.org import Org
@@ -186,7 +191,36 @@ class CustomObjectHandler:
                             component=f"{spec.full_name}.{f.full_name}",
                         )
             staged.objects.append((obj, spec, created))
+        _check_formulas(org, staged, log)
         return staged
+
+
+def _check_formulas(org: Org, staged: _StagedObjects, log: ProblemLog) -> None:
+    """Every formula field must compile against the schema as it will be after the deploy."""
+    future = SchemaRegistry(list(org.schema))
+    for obj, _spec, _created in staged.objects:
+        future.put(obj)
+    for obj, spec, _created in staged.objects:
+        fields = {f.full_name.lower(): f for f in spec.fields}
+        for f in obj.fields:
+            if f.formula is None or f.name.lower() not in fields:
+                continue
+            try:
+                compile_formula(
+                    f.formula,
+                    SchemaEnvironment(future, obj.name),
+                    blank_as_zero=f.formula_blank_as_zero,
+                    result_kind=type_for_field(f).kind,
+                )
+            except FormulaError as exc:
+                source = fields[f.name.lower()]
+                log.add(
+                    source.file or spec.file,
+                    f"Field {obj.name}.{f.name}: {exc.located}",
+                    line=source.line,
+                    element="formula",
+                    component=f"{obj.name}.{f.name}",
+                )
 
 
 # -- the deploy itself -------------------------------------------------------------

@@ -33,6 +33,7 @@ _FIELD_KEYS: dict[str, str] = {
     "custom": "custom",
     "description": "description",
     "formula": "formula",
+    "formulaBlankAsZero": "formula_blank_as_zero",
 }
 _OBJECT_KEYS: dict[str, str] = {
     "name": "name",

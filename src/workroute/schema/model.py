@@ -111,6 +111,7 @@ class FieldDef:
     custom: bool = False
     description: str = ""
     formula: str | None = None
+    formula_blank_as_zero: bool = False
 
     @property
     def key(self) -> str:

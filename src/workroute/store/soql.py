@@ -39,9 +39,16 @@ from workroute.kernel.errors import (
     InvalidTypeError,
     MalformedIdError,
     MalformedQueryError,
+    NotFoundError,
     WorkrouteError,
 )
 from workroute.kernel.ids import normalize_id
+from workroute.lang.formula.checker import SchemaEnvironment
+from workroute.lang.formula.compiler import CompiledFormula
+from workroute.lang.formula.context import EvalContext
+from workroute.lang.formula.errors import FormulaError
+from workroute.lang.formula.types import type_for_field
+from workroute.lang.formula.values import FormulaEvaluationError
 from workroute.lang.soql import date_literal_bounds, parse_soql
 from workroute.lang.soql.ast import (
     Aggregate,
@@ -69,6 +76,7 @@ from workroute.store.store import Store
 from workroute.store.values import to_json
 
 FIELDS_ALL_LIMIT = 200
+MAX_FORMULA_DEPTH = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +99,15 @@ class _OutColumn:
     expr: ColumnElement[Any]
 
 
+@dataclass(frozen=True, slots=True)
+class _FormulaColumn:
+    """A formula field: computed per row from hidden input columns and globals."""
+
+    label: str
+    compiled: CompiledFormula
+    inputs: tuple[tuple[str, str, str], ...]  # (source, binding key, input column label)
+
+
 @dataclass
 class CompiledQuery:
     text: str
@@ -105,6 +122,8 @@ class CompiledQuery:
     aggregates: list[tuple[str, ColumnElement[Any]]] = field(default_factory=list)
     group_by: list[_OutColumn] = field(default_factory=list)
     include_deleted: bool = False
+    hidden: list[_OutColumn] = field(default_factory=list)  # formula inputs
+    formulas: list[_FormulaColumn] = field(default_factory=list)  # dependencies first
 
     @property
     def count_only(self) -> bool:
@@ -130,12 +149,40 @@ class CompiledQuery:
 class SoqlEngine:
     """Compiles and runs SOQL against a store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, user_id: str | None = None) -> None:
         self.store = store
+        self.user_id = user_id
 
     def compile(self, text: str, *, include_deleted: bool = False) -> CompiledQuery:
         ast = parse_soql(text)
         return _Compiler(self.store, text, ast, include_deleted).run()
+
+    def retrieve(
+        self, object_name: str, record_id: str, fields: Sequence[str] | None, *, base: str
+    ) -> dict[str, Any]:
+        """One record in REST form, formula fields computed; NOT_FOUND if it isn't there.
+
+        ``fields`` None means every field. The query is built as a tree, not as text.
+        """
+        obj = self.store.schema.get(object_name)
+        names = [f.name for f in obj.fields] if fields is None else [n.strip() for n in fields]
+        for name in names:
+            if obj.field(name) is None:
+                raise InvalidFieldError(
+                    f"No such column '{name}' on sobject of type {obj.name}", fields=[name]
+                )
+        ast = Query(
+            select=tuple(FieldPath(parts=(n,)) for n in names),
+            from_=obj.name,
+            where=Comparison(
+                field=FieldPath(parts=("Id",)), op="=", value=StringValue(value=record_id)
+            ),
+        )
+        q = _Compiler(self.store, "", ast, False).run()
+        rows = self.fetch(q, offset=0, limit=1, base=base)
+        if not rows:
+            raise NotFoundError("The requested resource does not exist")
+        return rows[0]
 
     def count(self, q: CompiledQuery) -> int:
         stmt = select(func.count()).select_from(q.from_clause()).where(q.base_where())
@@ -153,7 +200,11 @@ class SoqlEngine:
             limit = max(0, min(limit, q.ast.limit - offset))
         hop_cols = [hop.fk.label(f"__fk{i}") for i, hop in enumerate(q.hops.values())]
         stmt: Select[Any] = (
-            select(*[c.expr.label(c.label) for c in q.columns], *hop_cols)
+            select(
+                *[c.expr.label(c.label) for c in q.columns],
+                *[c.expr.label(c.label) for c in q.hidden],
+                *hop_cols,
+            )
             .select_from(q.from_clause())
             .where(q.base_where())
             .order_by(*q.order)
@@ -162,7 +213,54 @@ class SoqlEngine:
         )
         with self.store.db.read() as conn:
             rows = list(conn.execute(stmt))
+        if q.formulas:
+            now = self.store.clock.now()
+            globals_ = self._globals(q)
+            return [
+                self._shape(q, self._computed(q, row._mapping, now, globals_), base) for row in rows
+            ]
         return [self._shape(q, row._mapping, base) for row in rows]
+
+    @staticmethod
+    def _computed(
+        q: CompiledQuery, m: Any, now: datetime, globals_: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The row with each formula field's value filled in, inner formulas first."""
+        values = dict(m)
+        for fc in q.formulas:
+            record: dict[str, Any] = {}
+            related: dict[str, Any] = {}
+            for source, key, label in fc.inputs:
+                (record if source == "record" else related)[key] = values.get(label)
+            ctx = EvalContext(record, now=now, related=related, globals=globals_)
+            try:
+                values[fc.label] = fc.compiled.fn(ctx)
+            except FormulaEvaluationError:
+                values[fc.label] = None  # Salesforce shows #Error!; the API gives null
+        return values
+
+    def _globals(self, q: CompiledQuery) -> dict[str, Any]:
+        """$User, $Profile, $UserRole, $Organization and $System values the formulas use."""
+        wanted = {p for fc in q.formulas for p in fc.compiled.global_paths}
+        if not wanted:
+            return {}
+        users = self.store.get_many("User", [self.user_id]) if self.user_id else []
+        user = users[0] if users else {}
+        orgs = self.store.find("Organization")
+        sources: dict[str, dict[str, Any]] = {
+            "$user": user,
+            "$organization": orgs[0] if orgs else {},
+            "$profile": _first(self.store, "Profile", user.get("ProfileId")),
+            "$userrole": _first(self.store, "UserRole", user.get("UserRoleId")),
+        }
+        out: dict[str, Any] = {}
+        for path in wanted:
+            head, _, name = path.partition(".")
+            if head.lower() == "$system" and name.lower() == "origindatetime":
+                out[path] = datetime(1900, 1, 1, tzinfo=UTC)
+            elif "." not in name:
+                out[path] = sources.get(head.lower(), {}).get(name)
+        return out
 
     def records(self, text: str, *, base: str = "") -> list[dict[str, Any]]:
         """Every record of a query (engine-side use; no paging)."""
@@ -226,6 +324,13 @@ class SoqlEngine:
         return out
 
 
+def _first(store: Store, object_name: str, record_id: object) -> dict[str, Any]:
+    if not record_id:
+        return {}
+    rows = store.get_many(object_name, [str(record_id)])
+    return rows[0] if rows else {}
+
+
 def _attributes(type_name: str, rid: object, base: str) -> dict[str, Any]:
     attrs: dict[str, Any] = {"type": type_name}
     if rid:
@@ -250,6 +355,8 @@ class _Compiler:
             text=text, ast=ast, obj=obj, table=store.table(obj), include_deleted=include_deleted
         )
         self.today = store.clock.now().astimezone(UTC).date()
+        self._formula_depth = 0
+        self._hidden_count = 0
 
     def run(self) -> CompiledQuery:
         ast, q = self.ast, self.q
@@ -281,7 +388,9 @@ class _Compiler:
             else:
                 self._aggregate(item)
         for g in ast.group_by:
-            q.group_by.append(self._column(g, f"g{len(q.group_by)}"))
+            group_column = self._column(g, f"g{len(q.group_by)}")
+            self._no_formula(group_column, g, "GROUP BY")
+            q.group_by.append(group_column)
         grouping = bool(q.aggregates or q.group_by) and not ast.count_only
         grouped = {_same_field(c) for c in q.group_by}
         if grouping:
@@ -298,6 +407,7 @@ class _Compiler:
             q.where = self._condition(ast.where)
         for o in ast.order_by:
             col = self._column(o.field, "o")
+            self._no_formula(col, o.field, "ORDER BY")
             if grouping and _same_field(col) not in grouped:
                 raise self._located(
                     MalformedQueryError,
@@ -371,10 +481,66 @@ class _Compiler:
         assert f is not None
         if f.calculated:
             expr: ColumnElement[Any] = null()
+            owner = found[0][0]
+            self._formula(owner, f, tuple(path.parts[:-1]), label, path)
         else:
             exprs = [t.c[fd.name] for _o, t, fd in found if fd is not None]
             expr = exprs[0] if len(exprs) == 1 else func.coalesce(*exprs)
         return _OutColumn(label=label, rels=tuple(rels), name=f.name, field=f, expr=expr)
+
+    def _formula(
+        self, obj: ObjectDef, f: FieldDef, rels: tuple[str, ...], label: str, path: FieldPath
+    ) -> None:
+        """Plan a formula field: its inputs become hidden columns of the same SELECT,
+        so relationship paths are resolved by joins for the whole page at once."""
+        self._formula_depth += 1
+        if self._formula_depth > MAX_FORMULA_DEPTH:
+            raise self._located(
+                InvalidFieldError,
+                f"formula fields nest too deeply at {f.name}",
+                path.line,
+                path.column,
+            )
+        try:
+            compiled = self.store.formulas.get(
+                f.formula or "",
+                SchemaEnvironment(self.store.schema, obj.name),
+                blank_as_zero=f.formula_blank_as_zero,
+                result_kind=type_for_field(f).kind,
+                result_scale=f.scale if f.type.is_number else None,
+                result_length=f.length or None,
+            )
+        except FormulaError as exc:
+            raise self._located(
+                InvalidFieldError,
+                f"formula field {obj.name}.{f.name} is invalid: {exc.message}",
+                path.line,
+                path.column,
+            ) from exc
+        inputs = []
+        for key, binding in compiled.bindings.items():
+            if binding.source == "global":
+                continue
+            self._hidden_count += 1
+            hidden = f"h{self._hidden_count}"
+            parts = (*rels, *key.split("."))
+            column = self._column(
+                FieldPath(parts=parts, line=path.line, column=path.column), hidden
+            )
+            self.q.hidden.append(column)
+            inputs.append((binding.source, key, hidden))
+        self.q.formulas.append(_FormulaColumn(label=label, compiled=compiled, inputs=tuple(inputs)))
+        self._formula_depth -= 1
+
+    def _no_formula(self, col: _OutColumn, path: FieldPath, clause: str) -> None:
+        if col.field.calculated:
+            raise self._located(
+                InvalidFieldError,
+                f"formula field {col.name} cannot be used in {clause} (not supported by "
+                "workroute yet)",
+                path.line,
+                path.column,
+            )
 
     @staticmethod
     def _first_of(
@@ -391,6 +557,7 @@ class _Compiler:
             self.q.aggregates.append((name, func.count()))
             return
         col = self._column(item.field, "a")
+        self._no_formula(col, item.field, "an aggregate function")
         fns: dict[str, Any] = {
             "COUNT": func.count,
             "MIN": func.min,
@@ -426,6 +593,7 @@ class _Compiler:
 
     def _comparison(self, c: Comparison) -> ColumnElement[bool]:
         col = self._column(c.field, "w")
+        self._no_formula(col, c.field, "WHERE")
         f, expr = col.field, col.expr
         if isinstance(c.value, NullValue):
             return expr.is_(None) if c.op == "=" else expr.is_not(None)
@@ -453,6 +621,7 @@ class _Compiler:
 
     def _in_list(self, c: InList) -> ColumnElement[bool]:
         col = self._column(c.field, "w")
+        self._no_formula(col, c.field, "WHERE")
         f, expr = col.field, col.expr
         values = [v for v in c.values if not isinstance(v, NullValue)]
         has_null = len(values) != len(c.values)
@@ -470,6 +639,7 @@ class _Compiler:
 
     def _includes(self, c: Includes) -> ColumnElement[bool]:
         col = self._column(c.field, "w")
+        self._no_formula(col, c.field, "WHERE")
         if col.field.type is not FieldType.MULTIPICKLIST:
             raise self._bad_operator(
                 c.field, "INCLUDES and EXCLUDES only apply to multi-select picklist fields"

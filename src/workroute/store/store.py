@@ -26,6 +26,7 @@ from workroute.kernel.errors import (
     NotFoundError,
 )
 from workroute.kernel.ids import normalize_id
+from workroute.lang.formula.compiler import FormulaCache
 from workroute.schema.model import FieldDef, FieldType, ObjectDef
 from workroute.schema.registry import SchemaRegistry
 from workroute.store.hooks import Hooks, Operation, Record, SaveContext
@@ -48,6 +49,8 @@ class Store:
         self.hooks = hooks or Hooks()
         self.ids = IdAllocator(db.reserve_block("id_block"))
         self._plans: dict[str, SavePlan] = {}
+        # Compiled formulas by text and object; cleared whenever the schema changes.
+        self.formulas = FormulaCache()
         self._depth = 0
 
     # -- schema ---------------------------------------------------------------
@@ -61,6 +64,7 @@ class Store:
 
     def forget_plans(self) -> None:
         self._plans.clear()
+        self.formulas.clear()
 
     def table(self, obj: ObjectDef) -> Table:
         return self.db.table(obj)
@@ -70,6 +74,7 @@ class Store:
         obj = self.schema.put(obj)
         self.db.sync_object(conn, obj)
         self._plans.pop(obj.key, None)
+        self.formulas.clear()
         return obj
 
     # -- writes ---------------------------------------------------------------

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the client behind starlette.testclient
 from sqlalchemy import select
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2 as httpx  # the client behind starlette.testclient
 import pytest
 from tests.integration.api.api_harness import (
     TICKET_SOURCE,

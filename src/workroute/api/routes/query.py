@@ -83,7 +83,7 @@ def _batch_size(request: Request) -> int:
 def _page(
     request: Request, ctx: CtxDep, cursor: _Cursor, offset: int, endpoint: str
 ) -> dict[str, Any]:
-    engine = SoqlEngine(ctx.org.store)
+    engine = SoqlEngine(ctx.org.store, user_id=ctx.principal.user_id)
     records = engine.fetch(cursor.query, offset=offset, limit=cursor.batch, base=ctx.base)
     end = offset + len(records)
     body: dict[str, Any] = {
@@ -102,7 +102,7 @@ def _page(
 def _run(request: Request, ctx: CtxDep, q: str | None, *, include_deleted: bool) -> Any:
     if not q or not q.strip():
         raise MalformedQueryError("A query string is required (the q parameter)")
-    engine = SoqlEngine(ctx.org.store)
+    engine = SoqlEngine(ctx.org.store, user_id=ctx.principal.user_id)
     compiled = engine.compile(q, include_deleted=include_deleted)
     check_object_access(ctx.principal, compiled.obj, Action.READ)
     if compiled.is_aggregate:

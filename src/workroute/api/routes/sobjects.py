@@ -16,7 +16,6 @@ from workroute.api.deps import (
     get_principal,
 )
 from workroute.api.describe import describe_global, describe_object, object_summary
-from workroute.api.serialize import record_json
 from workroute.auth.access import Action, check_object_access
 from workroute.auth.principal import Permission
 from workroute.kernel.errors import (
@@ -28,6 +27,7 @@ from workroute.kernel.errors import (
 )
 from workroute.kernel.ids import normalize_id
 from workroute.schema.model import ObjectDef
+from workroute.store.soql import SoqlEngine
 
 router = APIRouter()
 # Registered before ``router`` so /sobjects/User/{id}/password wins over external-id paths.
@@ -115,8 +115,8 @@ def retrieve(
     check_object_access(ctx.principal, obj, Action.READ)
     rid = _record_id(obj, record_id)
     names = [f for f in fields.split(",") if f.strip()] if fields else None
-    record = ctx.org.store.get(obj.name, rid, names)
-    return record_json(obj.name, record, ctx.base)
+    engine = SoqlEngine(ctx.org.store, user_id=ctx.principal.user_id)
+    return engine.retrieve(obj.name, rid, names, base=ctx.base)
 
 
 @router.patch("/services/data/{version}/sobjects/{sobject}/{record_id}", tags=["data"])
@@ -153,7 +153,8 @@ def retrieve_by_external_id(
     if not ids:
         raise NotFoundError("The requested resource does not exist")
     names = [n for n in fields.split(",") if n.strip()] if fields else None
-    return record_json(obj.name, store.get(obj.name, ids[0], names), ctx.base)
+    engine = SoqlEngine(store, user_id=ctx.principal.user_id)
+    return engine.retrieve(obj.name, ids[0], names, base=ctx.base)
 
 
 @router.patch("/services/data/{version}/sobjects/{sobject}/{field}/{value}", tags=["data"])

@@ -121,7 +121,8 @@ class DictEnvironment:
     Lookup is case-insensitive; the mapping's spelling is the canonical key. A name
     starting with ``$`` is a global, a dotted name a related path, anything else a
     field of the record: ``DictEnvironment({"Amount": "currency",
-    "Account.Name": "text", "$User.Email": "text"})``.
+    "Account.Name": "text", "$User.Email": "text"})``. ``$System.OriginDateTime``
+    (the constant 1900-01-01T00:00:00Z) is always known.
     """
 
     def __init__(self, types: Mapping[str, FormulaType | str]) -> None:
@@ -135,9 +136,8 @@ class DictEnvironment:
             else:
                 binding = FieldBinding("record", name, ftype)
             self._by_lower[name.lower()] = binding
-        self._key: Hashable = (
-            "dict",
-            tuple(sorted((b.key, b.type) for b in self._by_lower.values())),
+        self._key: Hashable = _Key(
+            ("dict", *sorted((b.key, b.type) for b in self._by_lower.values()))
         )
 
     @property
@@ -152,6 +152,22 @@ class DictEnvironment:
                 return ORIGIN_DATETIME
             raise missing_field(name)
         return binding
+
+
+class _Key:
+    """A hashable cache key whose hash is computed once."""
+
+    __slots__ = ("_hash", "parts")
+
+    def __init__(self, parts: tuple[Hashable, ...]) -> None:
+        self.parts = parts
+        self._hash = hash(parts)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self._hash == other._hash and self.parts == other.parts
 
 
 _GLOBAL_OBJECTS = {

@@ -238,7 +238,6 @@ class _Compiler:
                 codes=codes,
                 blank_as_zero=self.blank_as_zero,
                 read_prior=self.read_prior,
-                read_current=self.read_current,
             )
             if node.name in ("ISCHANGED", "PRIORVALUE") and t.args[0].binding is not None:
                 self.prior_fields.add(t.args[0].binding.key)
@@ -266,9 +265,6 @@ class _Compiler:
     def read_prior(self, binding: FieldBinding) -> Evaluator:
         self.prior_fields.add(binding.key)
         return _reader(binding, zero=False, source="prior")
-
-    def read_current(self, binding: FieldBinding) -> Evaluator:
-        return _reader(binding, zero=False, source=binding.source)
 
     # --------------------------------------------------------------- operators
 

@@ -140,6 +140,9 @@ def parse_number(text: str) -> Decimal | None:
         return None
 
 
+_QUANTA = {s: Decimal((0, (1,), -s)) for s in range(-40, 41)}
+
+
 def sf_round(value: Decimal, scale: int, rounding: str = ROUND_HALF_UP) -> Decimal:
     """``value`` rounded to ``scale`` decimal places the way Salesforce rounds.
 
@@ -159,7 +162,8 @@ def sf_round(value: Decimal, scale: int, rounding: str = ROUND_HALF_UP) -> Decim
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -scale:
         return value  # no digits beyond the requested scale
-    result = value.quantize(Decimal((0, (1,), -scale)), rounding=rounding, context=_WIDE)
+    quantum = _QUANTA.get(scale) or Decimal((0, (1,), -scale))
+    result = value.quantize(quantum, rounding=rounding, context=_WIDE)
     if result.is_zero():
         return result.copy_abs()
     return result

@@ -38,7 +38,6 @@ from workroute.lang.formula.types import (
 )
 
 __all__ = [
-    "ANY_VALUE_ARG",
     "BOOLEAN_ARG",
     "DATETIME_ARG",
     "DATE_ARG",
@@ -89,7 +88,6 @@ LOCATION_ARG = Accept("Location", frozenset({Kind.GEOLOCATION}))
 PICKLIST_ARG = Accept("Picklist", frozenset({Kind.PICKLIST}))
 MULTIPICKLIST_ARG = Accept("MultiPicklist", frozenset({Kind.MULTIPICKLIST}))
 TEXT_LITERAL_ARG = Accept("Text Literal", frozenset())
-ANY_VALUE_ARG = Accept("Object", frozenset(Kind) - {Kind.CHECKBOX})
 
 
 # ------------------------------------------------------------------------ errors
@@ -241,9 +239,8 @@ class CompileCall:
     codes: tuple[Code, ...]
     blank_as_zero: bool
     read_prior: Callable[[FieldBinding], Evaluator]
-    """Compiles a reader of a field's prior value (PRIORVALUE/ISCHANGED)."""
-    read_current: Callable[[FieldBinding], Evaluator]
-    """Compiles a reader of a field's raw current value (no blank-as-zero)."""
+    """Compiles a reader of a field's prior value, or its current value on create
+    (PRIORVALUE); stored values, without blank-as-zero."""
 
     @property
     def node(self) -> Call:

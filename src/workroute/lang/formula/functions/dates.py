@@ -35,6 +35,7 @@ from workroute.lang.formula.types import (
     INTEGER,
     TIME,
     FormulaType,
+    Kind,
 )
 from workroute.lang.formula.values import evaluation_error, time_to_ms, to_utc
 
@@ -144,7 +145,7 @@ def _check_datevalue(call: CheckCall) -> FormulaType:
 def _compile_datevalue(call: CompileCall) -> Evaluator:
     node = call.node
     a = call.fns[0]
-    if call.args[0].type.kind.value == "datetime":
+    if call.args[0].type.kind is Kind.DATETIME:
         return strict1(a, lambda v: to_utc(v).date())
 
     def datevalue(ctx: EvalContext) -> date | None:
@@ -167,10 +168,10 @@ def _check_datetimevalue(call: CheckCall) -> FormulaType:
 def _compile_datetimevalue(call: CompileCall) -> Evaluator:
     node = call.node
     a = call.fns[0]
-    kind = call.args[0].type.kind.value
-    if kind == "datetime":
+    kind = call.args[0].type.kind
+    if kind is Kind.DATETIME:
         return a
-    if kind == "date":
+    if kind is Kind.DATE:
         return strict1(a, lambda v: datetime(v.year, v.month, v.day, tzinfo=UTC))
 
     def datetimevalue(ctx: EvalContext) -> datetime | None:
@@ -198,10 +199,10 @@ def _time_of(v: datetime) -> time:
 def _compile_timevalue(call: CompileCall) -> Evaluator:
     node = call.node
     a = call.fns[0]
-    kind = call.args[0].type.kind.value
-    if kind == "time":
+    kind = call.args[0].type.kind
+    if kind is Kind.TIME:
         return a
-    if kind == "datetime":
+    if kind is Kind.DATETIME:
         return strict1(a, _time_of)
 
     def timevalue(ctx: EvalContext) -> time | None:

@@ -8,6 +8,7 @@ text return ``""`` for a blank result. Positions and lengths count code points.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import multiprocessing.pool
 import re
@@ -531,6 +532,16 @@ def _isolated_fullmatch(pattern: str, text: str) -> bool:
 
 _pool: multiprocessing.pool.Pool | None = None
 _pool_lock = threading.Lock()
+
+
+@atexit.register
+def _close_pool() -> None:
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.terminate()
+        pool.join()
 
 
 def regex_fullmatch(regex: Regex, text: str) -> bool:
