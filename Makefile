@@ -50,7 +50,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src tests bench
 
 test: $(STAMP) system-deps $(NODE_STAMP) lint typecheck
-	WORKROUTE_REQUIRE_POSTGRES=1 $(BIN)/pytest -q
+	WORKROUTE_REQUIRE_POSTGRES=1 WORKROUTE_REQUIRE_FORMULON=1 $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -9,6 +9,13 @@ function toFormulon(spec) {
   const options = {};
   if (spec.length !== undefined) options.length = spec.length;
   if (spec.scale !== undefined) options.scale = spec.scale;
+  if (type === 'percent') {
+    // formulon has no percent type. In a Salesforce formula a percent field is a
+    // fraction (10% is 0.1), so formulon gets the value Salesforce's engine sees.
+    const scale = (spec.scale === undefined ? 0 : spec.scale) + 2;
+    const fraction = value === null ? null : Number((value / 100).toFixed(scale));
+    return { type: 'literal', dataType: 'number', value: fraction, options: { length: 18, scale } };
+  }
   if (NUMERIC.has(type)) {
     return { type: 'literal', dataType: 'number', value, options: { length: 18, scale: 0, ...options } };
   }
