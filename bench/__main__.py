@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-BENCHES = ["store_insert"]
+BENCHES = ["store_insert", "formula"]
 
 
 def main(argv: list[str]) -> int:
