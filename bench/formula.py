@@ -43,7 +43,7 @@ FORMULAS = [
 def _records(n: int) -> list[dict[str, dict[str, Any]]]:
     rng = random.Random(7)
     start = date(2024, 1, 1)
-    out = []
+    out: list[dict[str, dict[str, Any]]] = []
     for i in range(n):
         out.append(
             {
