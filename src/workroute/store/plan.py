@@ -90,6 +90,7 @@ class SavePlan:
         ]
         self.unique = [f for f in obj.fields if f.unique and not f.calculated]
         self.auto_numbers = [f for f in obj.fields if f.auto_number]
+        self.formula_defaults = [f for f in obj.fields if f.default_formula and not f.calculated]
         self.has_owner = obj.field("OwnerId") is not None
 
     def coerce(self, record: Mapping[str, object], *, inserting: bool, from_api: bool) -> Record:

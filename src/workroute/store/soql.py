@@ -242,25 +242,7 @@ class SoqlEngine:
     def _globals(self, q: CompiledQuery) -> dict[str, Any]:
         """$User, $Profile, $UserRole, $Organization and $System values the formulas use."""
         wanted = {p for fc in q.formulas for p in fc.compiled.global_paths}
-        if not wanted:
-            return {}
-        users = self.store.get_many("User", [self.user_id]) if self.user_id else []
-        user = users[0] if users else {}
-        orgs = self.store.find("Organization")
-        sources: dict[str, dict[str, Any]] = {
-            "$user": user,
-            "$organization": orgs[0] if orgs else {},
-            "$profile": _first(self.store, "Profile", user.get("ProfileId")),
-            "$userrole": _first(self.store, "UserRole", user.get("UserRoleId")),
-        }
-        out: dict[str, Any] = {}
-        for path in wanted:
-            head, _, name = path.partition(".")
-            if head.lower() == "$system" and name.lower() == "origindatetime":
-                out[path] = datetime(1900, 1, 1, tzinfo=UTC)
-            elif "." not in name:
-                out[path] = sources.get(head.lower(), {}).get(name)
-        return out
+        return self.store.formula_globals(wanted, self.user_id)
 
     def records(self, text: str, *, base: str = "") -> list[dict[str, Any]]:
         """Every record of a query (engine-side use; no paging)."""
@@ -322,13 +304,6 @@ class SoqlEngine:
             if alive:
                 node[c.name] = to_json(m[c.label])
         return out
-
-
-def _first(store: Store, object_name: str, record_id: object) -> dict[str, Any]:
-    if not record_id:
-        return {}
-    rows = store.get_many(object_name, [str(record_id)])
-    return rows[0] if rows else {}
 
 
 def _attributes(type_name: str, rid: object, base: str) -> dict[str, Any]:

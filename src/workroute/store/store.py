@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
@@ -26,7 +26,11 @@ from workroute.kernel.errors import (
     NotFoundError,
 )
 from workroute.kernel.ids import normalize_id
+from workroute.lang.formula.checker import SchemaEnvironment
 from workroute.lang.formula.compiler import FormulaCache
+from workroute.lang.formula.context import EvalContext
+from workroute.lang.formula.types import type_for_field
+from workroute.lang.formula.values import FormulaEvaluationError
 from workroute.schema.model import FieldDef, FieldType, ObjectDef
 from workroute.schema.registry import SchemaRegistry
 from workroute.store.hooks import Hooks, Operation, Record, SaveContext
@@ -94,11 +98,13 @@ class Store:
             return []
         now = self.clock.now()
         rows: list[Record] = []
+        givens: list[Record] = []
         for rec in records:
             given = plan.coerce(rec, inserting=True, from_api=from_api)
             row = dict(plan.defaults)
             row.update(given)
             rows.append(row)
+            givens.append(given)
         fresh = iter(self.ids.allocate(obj.key_prefix, sum(1 for r in rows if "Id" not in r)))
         ids = [str(r["Id"]) if "Id" in r else next(fresh) for r in rows]
         with self.db.write() as conn:
@@ -113,6 +119,8 @@ class Store:
                 first = self.db.next_sequence(conn, f"autonumber:{obj.name}.{f.name}", len(rows))
                 for i, row in enumerate(rows):
                     row[f.name] = format_auto_number(f, first + i)
+            if plan.formula_defaults:
+                self._formula_defaults(plan, rows, givens, user_id, now)
             ctx = self._context(conn, obj, Operation.INSERT, rows, [None] * len(rows), user_id, now)
             self._run_hooks(ctx, before=True)
             for row in rows:
@@ -225,6 +233,62 @@ class Store:
                     new_id = self.insert(object_name, [body], user_id=user_id, from_api=from_api)
                     out.append((new_id[0], True))
         return out
+
+    def formula_globals(self, paths: Iterable[str], user_id: str | None) -> dict[str, object]:
+        """Values of $User, $Profile, $UserRole, $Organization and $System paths for a user."""
+        wanted = set(paths)
+        if not wanted:
+            return {}
+        users = self.get_many("User", [user_id]) if user_id else []
+        user = users[0] if users else {}
+        orgs = self.find("Organization")
+
+        def first(object_name: str, record_id: object) -> Record:
+            rows = self.get_many(object_name, [str(record_id)]) if record_id else []
+            return rows[0] if rows else {}
+
+        sources: dict[str, Record] = {
+            "$user": user,
+            "$organization": orgs[0] if orgs else {},
+            "$profile": first("Profile", user.get("ProfileId")),
+            "$userrole": first("UserRole", user.get("UserRoleId")),
+        }
+        out: dict[str, object] = {}
+        for path in wanted:
+            head, _, name = path.partition(".")
+            if head.lower() == "$system" and name.lower() == "origindatetime":
+                out[path] = datetime(1900, 1, 1, tzinfo=UTC)  # Salesforce's origin
+            elif "." not in name:
+                out[path] = sources.get(head.lower(), {}).get(name)
+        return out
+
+    def _formula_defaults(
+        self,
+        plan: SavePlan,
+        rows: list[Record],
+        given: list[Record],
+        user_id: str,
+        now: datetime,
+    ) -> None:
+        """Fill fields whose default value is a formula (TODAY(), $User.Email...)."""
+        for f in plan.formula_defaults:
+            compiled = self.formulas.get(
+                f.default_formula or "",
+                SchemaEnvironment(self.schema, plan.obj.name),
+                result_kind=type_for_field(f).kind,
+                result_scale=f.scale if f.type.is_number else None,
+                result_length=f.length or None,
+            )
+            globals_ = self.formula_globals(compiled.global_paths, user_id)
+            coerce = plan.fields[f.key].coerce
+            for row, values in zip(rows, given, strict=True):
+                if f.name in values:
+                    continue
+                try:
+                    value = compiled.fn(EvalContext(row, now=now, globals=globals_))
+                except FormulaEvaluationError:
+                    value = None
+                row[f.name] = None if value is None else coerce(value)
 
     # -- reads ----------------------------------------------------------------
 

@@ -97,3 +97,23 @@ def test_a_formula_that_does_not_compile_fails_the_deploy(org: Org) -> None:
     assert problem.line == 18 and "Nope__c" in problem.message  # the <fields> element
     assert "(line 1, column 11)" in problem.message  # and where in the formula
     assert org.schema.find("Broken_Formula__c") is None
+
+
+def test_formula_default_values_apply_on_create(org: Org, admin: str, clock: ManualClock) -> None:
+    deploy(org, "formulas")
+    today = clock.now().date()
+    given = date(2020, 5, 1)
+    ids = org.store.insert(
+        "Invoice__c",
+        [{"Name": "defaulted"}, {"Name": "given", "Issued__c": given, "Issuer__c": "x@y.io"}],
+        user_id=admin,
+    )
+    defaulted, explicit = org.store.get_many("Invoice__c", ids)
+    assert defaulted["Issued__c"] == today
+    assert defaulted["Pay_By__c"] == today + timedelta(days=30)
+    assert defaulted["Issuer__c"] == ADMIN  # $User.Email of the saving user
+    assert explicit["Issued__c"] == given and explicit["Issuer__c"] == "x@y.io"
+    # Defaults apply on create only.
+    clock.advance(timedelta(days=2))
+    org.store.update("Invoice__c", [{"Id": ids[0], "Name": "renamed"}], user_id=admin)
+    assert org.store.get("Invoice__c", ids[0])["Issued__c"] == today
