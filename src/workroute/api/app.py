@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from workroute.api.routes import metadata_rest, oauth, query, soap_metadata, sobjects
+from workroute.api.routes import composite, metadata_rest, oauth, query, soap_metadata, sobjects
 from workroute.kernel.errors import WorkrouteError
 from workroute.org import Org
 
@@ -131,6 +131,7 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(oauth.router)
     app.include_router(sobjects.users_router)
     app.include_router(query.router)
+    app.include_router(composite.router)
     app.include_router(sobjects.router)
     app.include_router(soap_metadata.router)
     app.include_router(metadata_rest.router)

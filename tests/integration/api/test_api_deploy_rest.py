@@ -135,6 +135,8 @@ PATHS = {
     "/services/data": {"get"},
     "/services/data/{version}": {"get"},
     "/services/data/{version}/limits": {"get"},
+    "/services/data/{version}/composite/sobjects": {"post", "patch", "delete"},
+    "/services/data/{version}/composite/sobjects/{sobject}": {"get"},
     "/services/data/{version}/sobjects": {"get"},
     "/services/data/{version}/sobjects/{sobject}": {"get", "post"},
     "/services/data/{version}/sobjects/{sobject}/describe": {"get"},
