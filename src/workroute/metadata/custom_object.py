@@ -431,6 +431,7 @@ class CustomObjectSpec:
             custom=True,
             has_owner=self.has_owner,
             description=self.description,
+            sharing_model=self.effective_sharing_model,
         )
 
     def merge_into(self, existing: ObjectDef) -> ObjectDef:
@@ -452,6 +453,7 @@ class CustomObjectSpec:
                 label_plural=self.plural_label or existing.label_plural,
                 description=self.description,
                 has_owner=self.has_owner,
+                sharing_model=self.effective_sharing_model,
                 fields=tuple(merged),
                 _by_key={},
                 _by_relationship={},

@@ -48,6 +48,7 @@ _OBJECT_KEYS: dict[str, str] = {
     "queryable": "queryable",
     "setup": "setup",
     "description": "description",
+    "sharingModel": "sharing_model",
 }
 _DEFAULT_FIELD = FieldDef(name="x", type=FieldType.STRING)
 _DEFAULT_OBJECT = ObjectDef(name="x", key_prefix="xxx")

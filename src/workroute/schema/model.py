@@ -160,6 +160,9 @@ class ObjectDef:
     queryable: bool = True
     setup: bool = False
     description: str = ""
+    # Organization-wide default for records: Private, Read, ReadWrite or
+    # ControlledByParent (read and written as ReadWrite until master-detail sharing).
+    sharing_model: str = "ReadWrite"
     _by_key: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
     _by_relationship: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
 

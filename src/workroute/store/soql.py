@@ -123,6 +123,8 @@ class CompiledQuery:
     group_by: list[_OutColumn] = field(default_factory=list)
     include_deleted: bool = False
     hidden: list[_OutColumn] = field(default_factory=list)  # formula inputs
+    # Record-level sharing: only records owned by these ids (None: no limit).
+    owner_filter: frozenset[str] | None = None
     formulas: list[_FormulaColumn] = field(default_factory=list)  # dependencies first
 
     @property
@@ -142,7 +144,11 @@ class CompiledQuery:
         return joined
 
     def base_where(self) -> ColumnElement[bool]:
-        live = true() if self.include_deleted else self.table.c.IsDeleted.is_(False)
+        live: ColumnElement[bool] = (
+            true() if self.include_deleted else self.table.c.IsDeleted.is_(False)
+        )
+        if self.owner_filter is not None:
+            live = and_(live, self.table.c.OwnerId.in_(sorted(self.owner_filter)))
         return live if self.where is None else and_(live, self.where)
 
 
@@ -158,7 +164,13 @@ class SoqlEngine:
         return _Compiler(self.store, text, ast, include_deleted).run()
 
     def retrieve(
-        self, object_name: str, record_id: str, fields: Sequence[str] | None, *, base: str
+        self,
+        object_name: str,
+        record_id: str,
+        fields: Sequence[str] | None,
+        *,
+        base: str,
+        owner_filter: frozenset[str] | None = None,
     ) -> dict[str, Any]:
         """One record in REST form, formula fields computed; NOT_FOUND if it isn't there.
 
@@ -179,6 +191,7 @@ class SoqlEngine:
             ),
         )
         q = _Compiler(self.store, "", ast, False).run()
+        q.owner_filter = owner_filter
         rows = self.fetch(q, offset=0, limit=1, base=base)
         if not rows:
             raise NotFoundError("The requested resource does not exist")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from workroute.api.deps import CtxDep, JsonObject
-from workroute.auth.access import Action, check_object_access
+from workroute.auth.access import Action, check_object_access, check_record_write, read_filter
 from workroute.kernel.errors import (
     InvalidFieldError,
     JsonParserError,
@@ -179,6 +179,7 @@ def update_collection(ctx: CtxDep, body: JsonObject) -> JSONResponse:
 
     def save(name: str, rows: list[dict[str, Any]]) -> list[str]:
         ids = [normalize_id(_only_id(r)) for r in rows]
+        check_record_write(ctx.org.store, ctx.principal, ctx.org.schema.get(name), ids)
         ctx.org.store.update(
             name,
             [{**r, "Id": i} for r, i in zip(rows, ids, strict=True)],
@@ -217,6 +218,7 @@ def delete_collection(
 
     def save(name: str, rows: list[dict[str, Any]]) -> list[str]:
         rids = [normalize_id(r["Id"]) for r in rows]
+        check_record_write(store, ctx.principal, store.schema.get(name), rids)
         store.delete(name, rids, user_id=ctx.principal.user_id)
         return rids
 
@@ -237,10 +239,15 @@ def retrieve_collection(
         raise LimitExceededError("give 1 to 2000 ids")
     names = [f.strip() for f in fields.split(",") if f.strip()]
     engine = SoqlEngine(ctx.org.store, user_id=ctx.principal.user_id)
+    owners = read_filter(ctx.org.store, ctx.principal, obj)
     out: list[dict[str, Any] | None] = []
     for rid in wanted:
         try:
-            out.append(engine.retrieve(obj.name, normalize_id(rid), names, base=ctx.base))
+            out.append(
+                engine.retrieve(
+                    obj.name, normalize_id(rid), names, base=ctx.base, owner_filter=owners
+                )
+            )
         except WorkrouteError as exc:
             if isinstance(exc, InvalidFieldError):
                 raise

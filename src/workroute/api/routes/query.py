@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from workroute.api.deps import CtxDep
-from workroute.auth.access import Action, check_object_access
+from workroute.auth.access import Action, check_object_access, read_filter
 from workroute.kernel.errors import InvalidQueryLocatorError, MalformedQueryError
 from workroute.store.soql import CompiledQuery, SoqlEngine
 
@@ -105,6 +105,7 @@ def _run(request: Request, ctx: CtxDep, q: str | None, *, include_deleted: bool)
     engine = SoqlEngine(ctx.org.store, user_id=ctx.principal.user_id)
     compiled = engine.compile(q, include_deleted=include_deleted)
     check_object_access(ctx.principal, compiled.obj, Action.READ)
+    compiled.owner_filter = read_filter(ctx.org.store, ctx.principal, compiled.obj)
     if compiled.is_aggregate:
         return engine.aggregate(compiled, base=ctx.base)
     total = engine.count(compiled)

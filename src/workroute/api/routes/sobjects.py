@@ -16,7 +16,12 @@ from workroute.api.deps import (
     get_principal,
 )
 from workroute.api.describe import describe_global, describe_object, object_summary
-from workroute.auth.access import Action, check_object_access
+from workroute.auth.access import (
+    Action,
+    check_object_access,
+    check_record_write,
+    read_filter,
+)
 from workroute.auth.principal import Permission
 from workroute.kernel.errors import (
     InsufficientAccessError,
@@ -116,7 +121,13 @@ def retrieve(
     rid = _record_id(obj, record_id)
     names = [f for f in fields.split(",") if f.strip()] if fields else None
     engine = SoqlEngine(ctx.org.store, user_id=ctx.principal.user_id)
-    return engine.retrieve(obj.name, rid, names, base=ctx.base)
+    return engine.retrieve(
+        obj.name,
+        rid,
+        names,
+        base=ctx.base,
+        owner_filter=read_filter(ctx.org.store, ctx.principal, obj),
+    )
 
 
 @router.patch("/services/data/{version}/sobjects/{sobject}/{record_id}", tags=["data"])
@@ -126,6 +137,7 @@ def update(sobject: str, record_id: str, ctx: CtxDep, body: JsonObject) -> Respo
     check_object_access(ctx.principal, obj, Action.EDIT, record_id=rid)
     _guard_self_edit(ctx.principal.has(Permission.MANAGE_USERS), obj, body)
     changes = _without_own_id(body, rid)
+    check_record_write(ctx.org.store, ctx.principal, obj, [rid])
     ctx.org.store.update(
         obj.name, [{**changes, "Id": rid}], user_id=ctx.principal.user_id, from_api=True
     )
@@ -136,7 +148,9 @@ def update(sobject: str, record_id: str, ctx: CtxDep, body: JsonObject) -> Respo
 def delete(sobject: str, record_id: str, ctx: CtxDep) -> Response:
     obj = ctx.org.schema.get(sobject)
     check_object_access(ctx.principal, obj, Action.DELETE)
-    ctx.org.store.delete(obj.name, [_record_id(obj, record_id)], user_id=ctx.principal.user_id)
+    rid = _record_id(obj, record_id)
+    check_record_write(ctx.org.store, ctx.principal, obj, [rid])
+    ctx.org.store.delete(obj.name, [rid], user_id=ctx.principal.user_id)
     return Response(status_code=204)
 
 
@@ -154,7 +168,13 @@ def retrieve_by_external_id(
         raise NotFoundError("The requested resource does not exist")
     names = [n for n in fields.split(",") if n.strip()] if fields else None
     engine = SoqlEngine(store, user_id=ctx.principal.user_id)
-    return engine.retrieve(obj.name, ids[0], names, base=ctx.base)
+    return engine.retrieve(
+        obj.name,
+        ids[0],
+        names,
+        base=ctx.base,
+        owner_filter=read_filter(store, ctx.principal, obj),
+    )
 
 
 @router.patch("/services/data/{version}/sobjects/{sobject}/{field}/{value}", tags=["data"])
@@ -176,6 +196,9 @@ def upsert(sobject: str, field: str, value: str, ctx: CtxDep, body: JsonObject) 
             )
     check_object_access(ctx.principal, obj, Action.CREATE)
     check_object_access(ctx.principal, obj, Action.EDIT)
+    store = ctx.org.store
+    existing = store.select_ids(obj, f.name, store.plan(obj).fields[f.key].coerce(value))
+    check_record_write(store, ctx.principal, obj, existing)
     [(rid, created)] = ctx.org.store.upsert(
         obj.name,
         f.name,
