@@ -54,7 +54,7 @@ def create_app(org: Org) -> FastAPI:
         title="workroute",
         version="0.1.0",
         summary="Salesforce-compatible REST, OAuth and Metadata endpoints over a workroute org",
-        docs_url="/services/docs",
+        docs_url=None,  # Swagger UI loads from a CDN; the JSON document is served instead
         openapi_url="/services/openapi.json",
         redoc_url=None,
     )
