@@ -9,6 +9,8 @@ is reached from here.
 from __future__ import annotations
 
 import json
+import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +18,15 @@ from sqlalchemy import insert, select
 
 from workroute.auth.principal import Permission
 from workroute.auth.service import AuthService
+from workroute.delivery.channels import email_channel, outbound_channel
+from workroute.delivery.dispatcher import Dispatcher
+from workroute.delivery.outbox import Outbox
+from workroute.delivery.smtp import SmtpSettings
 from workroute.kernel.clock import Clock, SystemClock
 from workroute.kernel.errors import WorkrouteError
-from workroute.metadata.deploy import DeployHandler, default_handlers
+from workroute.metadata.deploy import DeployHandler, default_handlers, deployed_components
+from workroute.metadata.email_template import template_from_component
+from workroute.metadata.xmlio import ProblemLog
 from workroute.schema.codec import object_from_json, object_to_json
 from workroute.schema.model import ObjectDef
 from workroute.schema.registry import SchemaRegistry
@@ -26,6 +34,12 @@ from workroute.schema.standard import load_standard_objects
 from workroute.store.hooks import Hooks, Operation, SaveContext
 from workroute.store.sql.database import Database
 from workroute.store.store import Store
+from workroute.store.timers import Timers
+from workroute.workflow.actions import EMAIL_KIND, OUTBOUND_KIND, WorkflowActions
+from workroute.workflow.deploy import WorkflowHandler
+from workroute.workflow.engine import WorkflowEngine
+
+log = logging.getLogger(__name__)
 
 ADMIN_PROFILE = "System Administrator"
 STANDARD_PROFILE = "Standard User"
@@ -60,8 +74,25 @@ class Org:
         self.clock = store.clock
         self.hooks = store.hooks
         self.auth = AuthService(store)
-        self.deploy_handlers: list[DeployHandler] = default_handlers()
+        self.deploy_handlers: list[DeployHandler] = [*default_handlers(), WorkflowHandler()]
         _install_builtin_hooks(store.hooks)
+        #: Where clients reach this org (outbound messages name it in their URLs).
+        self.public_url = os.environ.get("WORKROUTE_PUBLIC_URL", "https://localhost:8443")
+        self.smtp: SmtpSettings | None = None
+        smtp_url = os.environ.get("WORKROUTE_SMTP_URL")
+        if smtp_url:
+            self.smtp = SmtpSettings.from_url(smtp_url)
+        self.outbound_timeout = 60.0
+        self.timers = Timers(db)
+        self.outbox = Outbox(db)
+        self.workflow = WorkflowEngine(store, self.timers)
+        self.workflow_actions = WorkflowActions(self)
+        self.workflow_actions.install()
+        self.outbox.channels[EMAIL_KIND] = email_channel(self)
+        self.outbox.channels[OUTBOUND_KIND] = outbound_channel(self)
+        self.dispatcher = Dispatcher(clock=store.clock, timers=self.timers, outbox=self.outbox)
+        db.commit_listeners.append(self.dispatcher.wake)
+        self._load_automation()
 
     @classmethod
     def open(cls, *, database_url: str, clock: Clock | None = None) -> Org:
@@ -83,7 +114,19 @@ class Org:
         return cls(db=db, schema=schema, store=store)
 
     def close(self) -> None:
+        self.dispatcher.stop()
         self.db.dispose()
+
+    def _load_automation(self) -> None:
+        """Compile the deployed workflows and templates (a rule that no longer compiles
+        against the schema is left out and logged)."""
+        with self.db.read() as conn:
+            for problem in self.workflow.load(conn, self.db.system["metadata_file"]):
+                log.warning("workflow not loaded: %s", problem)
+            for c in deployed_components(self, conn, "EmailTemplate"):
+                spec = template_from_component(c, ProblemLog())
+                if spec is not None:
+                    self.workflow_actions.templates[spec.full_name.lower()] = spec
 
     # -- schema -----------------------------------------------------------------
 

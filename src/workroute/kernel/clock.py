@@ -49,6 +49,10 @@ class ManualClock:
     def on_advance(self, listener: Callable[[datetime], None]) -> None:
         self._listeners.append(listener)
 
+    def off_advance(self, listener: Callable[[datetime], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
     def advance(self, delta: timedelta | float) -> datetime:
         if not isinstance(delta, timedelta):
             delta = timedelta(seconds=delta)

@@ -275,3 +275,17 @@ class ConflictError(WorkrouteError):
 
     code = "ENTITY_IS_LOCKED"
     http_status = 409
+
+
+class ConfigurationError(WorkrouteError):
+    """A setting (URL, flag, environment variable) is not valid."""
+
+    code = "INVALID_CONFIGURATION"
+    http_status = 400
+
+
+class DeliveryError(WorkrouteError):
+    """An email or outbound message could not be delivered (this attempt)."""
+
+    code = "DELIVERY_FAILED"
+    http_status = 502

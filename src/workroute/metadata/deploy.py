@@ -23,7 +23,7 @@ from workroute.lang.formula.compiler import compile_formula
 from workroute.lang.formula.errors import FormulaError
 from workroute.lang.formula.types import type_for_field
 from workroute.metadata.custom_object import CustomObjectSpec, objects_from_package
-from workroute.metadata.package import DEFAULT_SUPPORTED_TYPES, Package, read_package
+from workroute.metadata.package import DEFAULT_SUPPORTED_TYPES, Component, Package, read_package
 from workroute.metadata.xmlio import ProblemLog
 from workroute.schema.model import FieldType, ObjectDef
 from workroute.schema.registry import SchemaRegistry
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from workroute.org import Org
 
 DEPLOY_KEY_PREFIX = "0Af"
+META_SUFFIX = "-meta"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -314,12 +315,48 @@ def _keep_files(org: Org, conn: Connection, pkg: Package, now: datetime) -> None
     """Keep what was deployed, so a retrieve gives the same XML back."""
     table = org.db.system["metadata_file"]
     for c in pkg.components:
-        conn.execute(delete(table).where(table.c.type == c.type, table.c.full_name == c.full_name))
-        conn.execute(
-            insert(table).values(
-                type=c.type, full_name=c.full_name, path=c.path, content=c.content, deployed_at=now
+        files = [(c.type, c.path, c.content)]
+        if c.meta_content is not None:
+            # A separate -meta.xml (EmailTemplate) is kept beside its body.
+            files.append(
+                (c.type + META_SUFFIX, c.meta_path or c.path + "-meta.xml", c.meta_content)
+            )
+        for kind, path, content in files:
+            conn.execute(
+                delete(table).where(table.c.type == kind, table.c.full_name == c.full_name)
+            )
+            conn.execute(
+                insert(table).values(
+                    type=kind, full_name=c.full_name, path=path, content=content, deployed_at=now
+                )
+            )
+
+
+def deployed_components(org: Org, conn: Connection, type_: str) -> list[Component]:
+    """The components of one type as last deployed (with their -meta.xml, if any)."""
+    table = org.db.system["metadata_file"]
+    rows = conn.execute(
+        select(table.c.type, table.c.full_name, table.c.path, table.c.content).where(
+            table.c.type.in_([type_, type_ + META_SUFFIX])
+        )
+    ).all()
+    metas = {r.full_name: r for r in rows if r.type != type_}
+    out = []
+    for r in rows:
+        if r.type != type_:
+            continue
+        meta = metas.get(r.full_name)
+        out.append(
+            Component(
+                type=type_,
+                full_name=r.full_name,
+                path=r.path,
+                content=bytes(r.content),
+                meta_path=None if meta is None else meta.path,
+                meta_content=None if meta is None else bytes(meta.content),
             )
         )
+    return out
 
 
 def _record(org: Org, result: DeployResult) -> None:

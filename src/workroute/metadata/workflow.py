@@ -788,7 +788,9 @@ _PARSERS = {
 # -- validation (one file) ----------------------------------------------------------
 
 
-class _Problems:
+class WorkflowProblems:
+    """Located problems of one Workflow file (line from the element's ``lines``)."""
+
     def __init__(self, wf: Workflow) -> None:
         self.wf = wf
         self.out: list[DeployProblem] = []
@@ -821,7 +823,7 @@ def validate_workflow(wf: Workflow) -> list[DeployProblem]:
     Not checked here: references to actions (see :func:`check_action_references`)
     and field paths (see :func:`validate_against_schema`).
     """
-    p = _Problems(wf)
+    p = WorkflowProblems(wf)
     kinds: list[tuple[str, Iterable[tuple[str, Lines]]]] = [
         ("alerts", ((a.full_name, a.lines) for a in wf.alerts)),
         ("fieldUpdates", ((a.full_name, a.lines) for a in wf.field_updates)),
@@ -877,7 +879,7 @@ def validate_workflow(wf: Workflow) -> list[DeployProblem]:
     return p.out
 
 
-def _validate_rule(rule: WorkflowRule, p: _Problems) -> None:
+def _validate_rule(rule: WorkflowRule, p: WorkflowProblems) -> None:
     name = rule.full_name
     has_formula = rule.formula is not None and bool(rule.formula.strip())
     if rule.criteria_items and has_formula:
@@ -966,16 +968,50 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
-def parse_boolean_filter(text: str) -> tuple[int, ...]:
-    """Parse ``(1 AND 2) OR NOT 3`` (AND, OR, NOT in any case, parentheses) and return
-    the condition numbers it references, in order. Raises :class:`BooleanFilterError`.
+@dataclass(frozen=True, slots=True)
+class FilterRef:
+    """Condition ``n`` (1-based) of a booleanFilter."""
 
-    Grammar: ``expr := term ((AND|OR) term)*``, ``term := NOT term | NUM | ( expr )``.
-    Salesforce asks for parentheses when AND and OR are mixed, but its own sample
-    (``1 AND 2 OR 3``) and real files do without, so mixing is accepted.
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilterNot:
+    operand: FilterExpr
+
+
+@dataclass(frozen=True, slots=True)
+class FilterAnd:
+    operands: tuple[FilterExpr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FilterOr:
+    operands: tuple[FilterExpr, ...]
+
+
+FilterExpr = FilterRef | FilterNot | FilterAnd | FilterOr
+
+
+def filter_refs(expr: FilterExpr) -> tuple[int, ...]:
+    """The condition numbers ``expr`` references, in order."""
+    if isinstance(expr, FilterRef):
+        return (expr.n,)
+    if isinstance(expr, FilterNot):
+        return filter_refs(expr.operand)
+    return tuple(n for op in expr.operands for n in filter_refs(op))
+
+
+def parse_boolean_filter_expr(text: str) -> FilterExpr:
+    """Parse ``(1 AND 2) OR NOT 3`` (AND, OR, NOT in any case, parentheses) into a
+    tree. Raises :class:`BooleanFilterError`.
+
+    Grammar: ``or := and (OR and)*``, ``and := term (AND term)*``,
+    ``term := NOT term | NUM | ( or )``. Salesforce asks for parentheses when AND and
+    OR are mixed, but its own sample (``1 AND 2 OR 3``) and real files do without, so
+    mixing is accepted with the usual precedence: AND binds tighter than OR.
     """
     toks = _tokens(text)
-    refs: list[int] = []
     i = 0
 
     def peek() -> _Tok:
@@ -992,33 +1028,47 @@ def parse_boolean_filter(text: str) -> tuple[int, ...]:
         found = f"'{t.text}'" if t.kind != "END" else "the end"
         return BooleanFilterError(f"expected {what} at position {t.pos + 1}, found {found}")
 
-    def term() -> None:
+    def term() -> FilterExpr:
         t = peek()
         if t.kind == "NOT":
             take()
-            term()
-        elif t.kind == "NUM":
+            return FilterNot(term())
+        if t.kind == "NUM":
             take()
-            refs.append(int(t.text))
-        elif t.kind == "LP":
+            return FilterRef(int(t.text))
+        if t.kind == "LP":
             take()
-            expr()
+            inner = or_expr()
             if peek().kind != "RP":
                 raise expected("')'")
             take()
-        else:
-            raise expected("a condition number, NOT or '('")
+            return inner
+        raise expected("a condition number, NOT or '('")
 
-    def expr() -> None:
-        term()
-        while peek().kind in ("AND", "OR"):
+    def and_expr() -> FilterExpr:
+        operands = [term()]
+        while peek().kind == "AND":
             take()
-            term()
+            operands.append(term())
+        return operands[0] if len(operands) == 1 else FilterAnd(tuple(operands))
 
-    expr()
+    def or_expr() -> FilterExpr:
+        operands = [and_expr()]
+        while peek().kind == "OR":
+            take()
+            operands.append(and_expr())
+        return operands[0] if len(operands) == 1 else FilterOr(tuple(operands))
+
+    tree = or_expr()
     if peek().kind != "END":
         raise expected("AND, OR or the end")
-    return tuple(refs)
+    return tree
+
+
+def parse_boolean_filter(text: str) -> tuple[int, ...]:
+    """The condition numbers a booleanFilter references, in order (see
+    :func:`parse_boolean_filter_expr`)."""
+    return filter_refs(parse_boolean_filter_expr(text))
 
 
 def boolean_filter_problems(text: str, conditions: int) -> list[str]:
@@ -1049,7 +1099,7 @@ def check_action_references(
     neither in ``wf`` nor in ``known`` (actions of the deployment's other Workflow
     files and of the org; see :func:`defined_actions`). Names compare ignoring case."""
     have = {(t, n.lower()) for t, n in defined_actions(wf)} | {(t, n.lower()) for t, n in known}
-    p = _Problems(wf)
+    p = WorkflowProblems(wf)
     for rule in wf.rules:
         refs = list(rule.actions)
         for tt in rule.workflow_time_triggers:
@@ -1099,7 +1149,7 @@ def validate_against_schema(wf: Workflow, schema: SchemaRegistry) -> list[Deploy
     or goes through relationships (``Object.Account.Name``). Field updates with a
     ``targetObject`` (cross-object updates) are not checked.
     """
-    p = _Problems(wf)
+    p = WorkflowProblems(wf)
     obj = schema.find(wf.full_name)
     if obj is None:
         p.add(f"Object '{wf.full_name}' does not exist", {}, "fullName")

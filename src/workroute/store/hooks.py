@@ -56,6 +56,7 @@ class Hooks:
     def __init__(self) -> None:
         self._before: dict[str | None, list[Hook]] = defaultdict(list)
         self._after: dict[str | None, list[Hook]] = defaultdict(list)
+        self._last: list[Hook] = []
 
     def before_save(self, object_name: str | None, hook: Hook) -> None:
         self._before[object_name.lower() if object_name else None].append(hook)
@@ -63,13 +64,20 @@ class Hooks:
     def after_save(self, object_name: str | None, hook: Hook) -> None:
         self._after[object_name.lower() if object_name else None].append(hook)
 
+    def after_save_last(self, hook: Hook) -> None:
+        """A hook for every object that runs after all other after-save hooks
+        (workflow rules come after triggers in Salesforce's order of execution)."""
+        self._last.append(hook)
+
     def run_before(self, ctx: SaveContext) -> None:
         for hook in (*self._before.get(None, ()), *self._before.get(ctx.obj.key, ())):
             hook(ctx)
 
     def run_after(self, ctx: SaveContext) -> None:
-        for hook in (*self._after.get(None, ()), *self._after.get(ctx.obj.key, ())):
+        for hook in (*self._after.get(None, ()), *self._after.get(ctx.obj.key, ()), *self._last):
             hook(ctx)
 
     def has_any(self, obj: ObjectDef) -> bool:
-        return any(self._before.get(k) or self._after.get(k) for k in (None, obj.key))
+        return bool(self._last) or any(
+            self._before.get(k) or self._after.get(k) for k in (None, obj.key)
+        )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -32,6 +33,8 @@ from workroute.store.sql.tables import (
     column_for,
     table_name,
 )
+
+log = logging.getLogger(__name__)
 
 
 def sqlite_url(path: str) -> str:
@@ -74,6 +77,8 @@ class Database:
         self._objects: dict[str, Table] = {}
         self._write_lock = threading.RLock()
         self._local = threading.local()
+        #: Called after every committed outermost write transaction (wake-up signals).
+        self.commit_listeners: list[Callable[[], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -152,6 +157,7 @@ class Database:
             return
         with self._write_lock, _mapped_errors(), self.engine.connect() as conn:
             conn.info["wr_write"] = True
+            self._local.after_commit = []
             try:
                 with self._tables_undone_on_error(), conn.begin():
                     self._local.conn = conn
@@ -159,6 +165,24 @@ class Database:
             finally:
                 self._local.conn = None
                 conn.info.pop("wr_write", None)
+                callbacks: list[Callable[[], None]] = self._local.after_commit
+                self._local.after_commit = []
+        # Committed: run what the transaction asked for, then wake the listeners.
+        for callback in (*callbacks, *self.commit_listeners):
+            try:
+                callback()
+            except Exception:  # a listener must not turn a committed write into an error
+                log.exception("after-commit callback failed")
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current write transaction commits (never on rollback).
+
+        Engine state derived from the database (compiled rules, indexes) is swapped in
+        here, so a rolled-back deploy leaves the running engine as it was.
+        """
+        if getattr(self._local, "conn", None) is None:
+            raise RuntimeError("on_commit needs a write transaction")
+        self._local.after_commit.append(callback)
 
     def _note_table_change(self, key: str) -> None:
         """Remember an object's table as it was, to put it back if the DDL rolls back."""

@@ -133,6 +133,41 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
             Column("result", Text, nullable=False),
             Column("created_by_id", String(18), nullable=False),
         ),
+        # Durable timers: time-based workflow actions, retries, routing timeouts. A
+        # timer is a row with a due time, so it outlives the process that set it.
+        "timer": Table(
+            "wr_timer",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("kind", String(40), nullable=False),
+            Column("key", String(300), nullable=False, unique=True),
+            Column("due_at", UTCDateTime, nullable=False, index=True),
+            Column("object_name", String(100)),
+            Column("record_id", String(18), index=True),
+            Column("payload", Text, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+            Column("created_by_id", String(18)),
+            Column("failed", Text),
+        ),
+        # The transactional outbox: side effects recorded with the change that caused
+        # them and delivered after commit (email, outbound messages).
+        "outbox": Table(
+            "wr_outbox",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("kind", String(40), nullable=False),
+            Column("status", String(20), nullable=False, index=True),
+            Column("group_key", String(300), nullable=False),
+            Column("record_id", String(18)),
+            Column("payload", Text, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+            Column("due_at", UTCDateTime, nullable=False, index=True),
+            Column("attempts", Integer, nullable=False, default=0),
+            Column("first_attempt_at", UTCDateTime),
+            Column("last_attempt_at", UTCDateTime),
+            Column("last_error", Text),
+            Column("delivered_at", UTCDateTime),
+        ),
         "metadata_file": Table(
             "wr_metadata_file",
             metadata,

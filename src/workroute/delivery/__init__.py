@@ -1,0 +1,1 @@
+"""Delivery of outgoing email (SMTP) for email alerts."""

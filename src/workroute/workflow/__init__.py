@@ -1,0 +1,1 @@
+"""Workflow Rules: criteria, rule evaluation in the save pipeline, actions, time triggers."""
