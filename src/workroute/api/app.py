@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from workroute.api.routes import composite, metadata_rest, oauth, query, soap_metadata, sobjects
+from workroute.api.routes import (
+    automation,
+    composite,
+    metadata_rest,
+    oauth,
+    query,
+    soap_metadata,
+    sobjects,
+)
 from workroute.kernel.errors import WorkrouteError
 from workroute.org import Org
 
@@ -135,5 +143,6 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(sobjects.router)
     app.include_router(soap_metadata.router)
     app.include_router(metadata_rest.router)
+    app.include_router(automation.router)
     app.add_middleware(_TrailingSlash)
     return app

@@ -7,7 +7,7 @@ import os
 import sys
 import zipfile
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -62,14 +62,16 @@ def database_url(db: Path | None) -> str:
     return "sqlite+pysqlite:///" + str(db.expanduser().resolve())
 
 
-def open_org(db: Path | None, *, must_exist: bool = True):  # type: ignore[no-untyped-def]
+def open_org(  # type: ignore[no-untyped-def]
+    db: Path | None, *, must_exist: bool = True, clock: Any = None
+):
     from workroute.org import Org
 
     url = database_url(db)
     if must_exist and url.startswith("sqlite") and db is not None and not db.exists():
         fail(f"no org at {db}; create one with 'workroute init --db {db} ...'")
     try:
-        org = Org.open(database_url=url)
+        org = Org.open(database_url=url, clock=clock)
     except WorkrouteError as exc:
         fail(exc.message)
     except SQLAlchemyError as exc:
@@ -141,6 +143,20 @@ def serve(
         bool, typer.Option(help="Use a self-signed certificate made for you.")
     ] = False,
     no_tls: Annotated[bool, typer.Option(help="Serve plain HTTP (local use only).")] = False,
+    clock: Annotated[
+        str,
+        typer.Option(
+            help="'system', or 'manual': starts at the real time and moves only by "
+            "POST /services/workroute/v1/clock/advance (for integration tests)."
+        ),
+    ] = "system",
+    smtp_url: Annotated[
+        str | None,
+        typer.Option(
+            help="SMTP server for workflow email: smtp://[user:pass@]host:port, "
+            "smtp+starttls://..., smtps://... (default: $WORKROUTE_SMTP_URL)."
+        ),
+    ] = None,
     show_logins: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Serve the REST, OAuth and Metadata APIs over HTTPS."""
@@ -154,8 +170,19 @@ def serve(
         fail("choose one of --tls-cert/--tls-key, --dev-tls or --no-tls")
     if (tls_cert is None) != (tls_key is None):
         fail("--tls-cert and --tls-key go together")
+    from workroute.delivery.smtp import SmtpSettings
+    from workroute.kernel.clock import ManualClock, SystemClock
+
+    if clock not in ("system", "manual"):
+        fail("--clock is 'system' or 'manual'")
     configure_logging()
-    org = open_org(db)
+    org = open_org(db, clock=ManualClock() if clock == "manual" else SystemClock())
+    if smtp_url:
+        try:
+            org.smtp = SmtpSettings.from_url(smtp_url)
+        except WorkrouteError as exc:
+            fail(exc.message)
+    org.dispatcher.start()
     if dev_tls:
         folder = (db.expanduser().resolve().parent if db else Path.cwd()) / ".workroute-tls"
         tls_cert, tls_key = dev_certificate(folder, clock=org.clock, host=host)

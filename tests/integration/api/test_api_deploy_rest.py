@@ -151,6 +151,13 @@ PATHS = {
     "/services/data/{version}/metadata/deployRequest/{deploy_id}": {"get"},
     "/services/Soap/m/{version}": {"post"},
     "/services/Soap/m/{version}/{rest}": {"post"},
+    "/services/workroute/v1/clock": {"get"},
+    "/services/workroute/v1/clock/advance": {"post"},
+    "/services/workroute/v1/workflow/queue": {"get"},
+    "/services/workroute/v1/workflow/queue/{timer_id}": {"delete"},
+    "/services/workroute/v1/outbox": {"get"},
+    "/services/workroute/v1/outbox/{item_id}/retry": {"post"},
+    "/services/workroute/v1/outbox/{item_id}": {"delete"},
 }
 
 
