@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-BENCHES = ["store_insert", "formula"]
+BENCHES = ["store_insert", "formula", "workflow"]
 
 
 def main(argv: list[str]) -> int:

@@ -119,6 +119,12 @@ class CompiledCriteria:
     record_fields: frozenset[str]
     uses_user: bool
 
+    def met(self, s: Subject) -> bool:
+        """Whether ``s`` meets the criteria (the fast path: no per-item report)."""
+        if self.expr is None:
+            return all(i.test(i.operand.get(s), s) for i in self.items)
+        return _eval_filter(self.expr, [i.test(i.operand.get(s), s) for i in self.items])
+
     def evaluate(self, s: Subject) -> tuple[bool, list[ItemCheck]]:
         checks = [item.check(s) for item in self.items]
         if self.expr is None:

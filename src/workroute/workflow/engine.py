@@ -357,9 +357,15 @@ class _Run:
             and any(r.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE for r in rules)
             else None
         )
+        if not self.created and self.trace is None:
+            # onCreateOnly rules cannot fire on an edit: not worth evaluating.
+            rules = tuple(r for r in rules if r.trigger is not WorkflowTriggerTypes.ON_CREATE_ONLY)
         met_new = self._evaluate(rules, subjects_new, self.olds)
+        triggering = [
+            r for r in rules if r.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
+        ]
         met_old = (
-            self._evaluate(rules, subjects_old, [None] * len(self.records))
+            self._evaluate(triggering, subjects_old, [None] * len(self.records))
             if subjects_old is not None
             else None
         )
@@ -421,6 +427,8 @@ class _Run:
         self, rule: CompiledRule, s: Subject, prior: Record | None
     ) -> tuple[bool, tuple[ItemCheck, ...]]:
         if rule.criteria is not None:
+            if self.trace is None:
+                return rule.criteria.met(s), ()
             met, checks = rule.criteria.evaluate(s)
             return met, tuple(checks)
         if rule.formula is not None:
@@ -452,14 +460,15 @@ class _Run:
                 if rule.name in self.fired[i]:
                     continue
                 met, checks = met_new[(i, rule.name)]
-                before = met_old[(i, rule.name)][0] if met_old is not None else None
+                old_result = met_old.get((i, rule.name)) if met_old is not None else None
+                before = old_result[0] if old_result is not None else None
                 fire, reason = self._decide(rule, met, before)
                 if fire:
                     self.fired[i].add(rule.name)
                     if self._apply_rule(i, rule):
                         flagged.add(i)
-                elif round_ > 0 and not met:
-                    continue  # only re-evaluations that fire are worth reporting
+                if self.trace is None or (round_ > 0 and not met):
+                    continue  # only traced saves report; re-evaluations only when met
                 self.outcomes[i].append(
                     RuleOutcome(
                         rule=rule.name,

@@ -1,0 +1,137 @@
+"""Saves with 50 active workflow rules on the object vs the same saves with none.
+
+Two orgs in two SQLite files get the same custom object; one also gets a Workflow of
+50 active rules (35 criteria rules with one to three items, 15 formula rules), of
+which a few fire and update a field. Each round inserts the records in batches and
+then updates them all, in both orgs, interleaved so drift on a shared machine hits
+both. Aim: rules cost at most 1.5x a save without them.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from workroute.kernel.clock import ManualClock
+from workroute.metadata.deploy import deploy_source
+from workroute.org import Org
+
+RECORDS = int(os.environ.get("BENCH_RECORDS", "4000"))
+BATCH = 200
+ROUNDS = 3
+NS = "http://soap.sforce.com/2006/04/metadata"
+
+OBJECT = f"""<?xml version="1.0" encoding="UTF-8"?>
+<CustomObject xmlns="{NS}"><label>Job</label><pluralLabel>Jobs</pluralLabel>
+<nameField><label>Name</label><type>Text</type></nameField>
+<deploymentStatus>Deployed</deploymentStatus><sharingModel>ReadWrite</sharingModel>
+<fields><fullName>Status__c</fullName><label>Status</label><type>Text</type><length>40</length>
+</fields>
+<fields><fullName>Amount__c</fullName><label>Amount</label><type>Number</type>
+<precision>12</precision><scale>2</scale></fields>
+<fields><fullName>Note__c</fullName><label>Note</label><type>Text</type><length>200</length>
+</fields>
+<fields><fullName>Flag__c</fullName><label>Flag</label><type>Checkbox</type>
+<defaultValue>false</defaultValue></fields>
+</CustomObject>
+"""
+
+
+def _workflow() -> str:
+    parts = [
+        "<fieldUpdates><fullName>Mark</fullName><field>Note__c</field>"
+        "<literalValue>marked</literalValue><name>Mark</name><notifyAssignee>false"
+        "</notifyAssignee><operation>Literal</operation><protected>false</protected>"
+        "</fieldUpdates>"
+    ]
+    for i in range(35):
+        items = "".join(
+            f"<criteriaItems><field>Job__c.{f}</field><operation>{op}</operation>"
+            f"<value>{v}</value></criteriaItems>"
+            for f, op, v in [
+                ("Status__c", "equals", f"S{i},S{i + 1}"),
+                ("Amount__c", "greaterThan", str(i * 10)),
+                ("Name", "startsWith", f"Job {i}"),
+            ][: 1 + i % 3]
+        )
+        action = (
+            "<actions><name>Mark</name><type>FieldUpdate</type></actions>" if i % 10 == 0 else ""
+        )
+        parts.append(
+            f"<rules><fullName>Criteria_{i}</fullName>{action}<active>true</active>{items}"
+            "<triggerType>onAllChanges</triggerType></rules>"
+        )
+    for i in range(15):
+        parts.append(
+            f"<rules><fullName>Formula_{i}</fullName><active>true</active>"
+            f"<formula>AND(Amount__c &gt; {i * 100}, CONTAINS(Name, &quot;{i}&quot;), "
+            f"NOT(Flag__c))</formula><triggerType>onCreateOrTriggeringUpdate</triggerType>"
+            "</rules>"
+        )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Workflow xmlns="{NS}">{"".join(parts)}</Workflow>'
+    )
+
+
+def _org(folder: Path, with_rules: bool) -> tuple[Org, str]:
+    org = Org.open(
+        database_url=f"sqlite+pysqlite:///{folder}/org.db",
+        clock=ManualClock(datetime(2024, 1, 1, tzinfo=UTC)),
+    )
+    admin = org.initialize(admin_username="bench@example.com", admin_password="Bench-pass-1")
+    pkg = folder / "pkg"
+    (pkg / "objects").mkdir(parents=True)
+    (pkg / "objects" / "Job__c.object").write_text(OBJECT)
+    if with_rules:
+        (pkg / "workflows").mkdir()
+        (pkg / "workflows" / "Job__c.workflow").write_text(_workflow())
+    deploy_source(org, pkg, user_id=admin)
+    return org, admin
+
+
+def _round(org: Org, admin: str, n: int) -> float:
+    rows = [
+        {"Name": f"Job {i % 40}-{i}", "Status__c": f"S{i % 40}", "Amount__c": i % 700}
+        for i in range(n)
+    ]
+    start = time.perf_counter()
+    ids: list[str] = []
+    for i in range(0, n, BATCH):
+        ids += org.store.insert("Job__c", rows[i : i + BATCH], user_id=admin)
+    for i in range(0, n, BATCH):
+        chunk = ids[i : i + BATCH]
+        org.store.update(
+            "Job__c",
+            [{"Id": rid, "Amount__c": (k * 7) % 900} for k, rid in enumerate(chunk)],
+            user_id=admin,
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "rules").mkdir()
+        (Path(tmp) / "plain").mkdir()
+        ruled, admin_r = _org(Path(tmp) / "rules", True)
+        plain, admin_p = _org(Path(tmp) / "plain", False)
+        assert ruled.workflow.workflow_for("Job__c") is not None
+        with_rules, without = [], []
+        for _ in range(ROUNDS):
+            without.append(_round(plain, admin_p, RECORDS))
+            with_rules.append(_round(ruled, admin_r, RECORDS))
+        marked = len(ruled.store.find("Job__c", Note__c="marked"))
+        ruled.close()
+        plain.close()
+    w, p = statistics.median(with_rules), statistics.median(without)
+    saves = RECORDS * 2
+    print(
+        f"workflow: {RECORDS} inserts + {RECORDS} updates of Job__c per round, batches of "
+        f"{BATCH}, median of {ROUNDS}"
+    )
+    print(f"  50 active rules: {w:.3f} s  ({saves / w:,.0f} saves/s; {marked} records updated)")
+    print(f"  no rules       : {p:.3f} s  ({saves / p:,.0f} saves/s)")
+    print(f"  ratio rules/none: {w / p:.2f}x  (aim: <= 1.5x)")
