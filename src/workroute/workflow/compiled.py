@@ -7,6 +7,7 @@ Compiling is also the deploy-time check of what needs the org: field paths, form
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,6 +42,7 @@ from workroute.schema.model import FieldDef, FieldType, ObjectDef
 from workroute.schema.registry import SchemaRegistry
 from workroute.store.related import ParentPath, parse_path
 from workroute.workflow.criteria import CompiledCriteria, CriteriaError, compile_criteria
+from workroute.workflow.matcher import RuleIndex
 
 Action = (
     WorkflowAlert
@@ -130,10 +132,18 @@ class CompiledWorkflow:
     formula_fields: tuple[FieldDef, ...]
     global_paths: frozenset[str]
     uses_user: bool
+    active_rules: tuple[CompiledRule, ...] = dataclasses.field(init=False)
+    #: The active rules indexed for a create, and for an edit (no onCreateOnly rules).
+    on_create: RuleIndex = dataclasses.field(init=False)
+    on_edit: RuleIndex = dataclasses.field(init=False)
 
-    @property
-    def active_rules(self) -> tuple[CompiledRule, ...]:
-        return tuple(r for r in self.rules if r.active)
+    def __post_init__(self) -> None:
+        self.active_rules = tuple(r for r in self.rules if r.active)
+        self.on_create = RuleIndex.build(self.obj, self.active_rules)
+        self.on_edit = RuleIndex.build(
+            self.obj,
+            [r for r in self.active_rules if r.trigger is not WorkflowTriggerTypes.ON_CREATE_ONLY],
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,7 @@ class CriteriaError(ValueError):
     """A criterion that cannot be compiled (reported at deploy time)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per record per save, and that is slower
 class Subject:
     """What criteria read for one record at one moment."""
 
@@ -98,6 +98,9 @@ class CompiledItem:
     operand: Operand
     test: Test
     value_operand: Operand | None = None
+    #: For a text equality against literal values: the :func:`equality_key` of every
+    #: value the item accepts (it accepts nothing else), so rules can be indexed.
+    equals_keys: frozenset[str] | None = None
 
     def check(self, s: Subject) -> ItemCheck:
         actual = self.operand.get(s)
@@ -221,7 +224,26 @@ def compile_item(
     if item.value_field:
         other = resolve_operand(schema, obj, item.value_field)
         return CompiledItem(index, item, operand, _field_test(op, operand.field, other), other)
-    return CompiledItem(index, item, operand, _value_test(op, operand.field, item.value))
+    test = _value_test(op, operand.field, item.value)
+    return CompiledItem(
+        index, item, operand, test, equals_keys=_equals_keys(op, operand, item.value)
+    )
+
+
+def _equals_keys(op: FilterOperation, operand: Operand, raw: str | None) -> frozenset[str] | None:
+    if op is not FilterOperation.EQUALS or operand.scope != "record":
+        return None
+    if _kind(operand.field) != "text":
+        return None
+    values = split_values(raw)
+    if "" in values:
+        return None  # a blank value also accepts blank fields
+    return frozenset(v.lower() for v in values)
+
+
+def equality_key(value: object) -> str | None:
+    """How a text equality criterion sees ``value``: None when blank."""
+    return None if _blank(value) else _text(value)
 
 
 # -- typed values ---------------------------------------------------------------------
@@ -498,10 +520,12 @@ def _field_test(op: FilterOperation, f: FieldDef, other: Operand) -> Test:
 
 __all__ = [
     "CompiledCriteria",
+    "CompiledItem",
     "CriteriaError",
     "ItemCheck",
     "Operand",
     "Subject",
     "compile_criteria",
+    "equality_key",
     "split_values",
 ]

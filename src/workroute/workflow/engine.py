@@ -347,38 +347,33 @@ class _Run:
             users = self.store.get_many("User", [ctx.user_id])
             self.user = users[0] if users else {}
         self.outcomes: list[list[RuleOutcome]] = [[] for _ in self.records]
+        self.reference_fields = frozenset(p.hops[0].name for p in cw.parent_paths if p.hops)
 
     def execute(self) -> None:
-        rules = self.cw.active_rules
-        subjects_new = self._subjects(self.records)
-        subjects_old = (
+        index = self.cw.on_create if self.created else self.cw.on_edit
+        if self.trace is not None:
+            # explain reports every active rule, onCreateOnly ones on edits too.
+            index = self.cw.on_create
+        self.index = index
+        self.positions = {r.name: p for p, r in enumerate(index.rules)}
+        self.old_subjects = (
             self._subjects([o or {} for o in self.olds])
             if not self.created
-            and any(r.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE for r in rules)
+            and any(
+                r.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
+                for r in index.rules
+            )
             else None
         )
-        if not self.created and self.trace is None:
-            # onCreateOnly rules cannot fire on an edit: not worth evaluating.
-            rules = tuple(r for r in rules if r.trigger is not WorkflowTriggerTypes.ON_CREATE_ONLY)
-        met_new = self._evaluate(rules, subjects_new, self.olds)
-        triggering = [
-            r for r in rules if r.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
-        ]
-        met_old = (
-            self._evaluate(triggering, subjects_old, [None] * len(self.records))
-            if subjects_old is not None
-            else None
-        )
-        flagged = self._fire_round(rules, met_new, met_old, round_=0, only=None)
+        self.before: dict[tuple[int, str], tuple[bool, tuple[ItemCheck, ...]]] = {}
+        flagged = self._round(0, range(len(self.records)))
         rounds = 0
         while flagged and rounds < MAX_REEVALUATIONS:
             rounds += 1
-            subjects_new = self._subjects(self.records)
-            met_new = self._evaluate(rules, subjects_new, self.olds, only=flagged)
-            flagged = self._fire_round(rules, met_new, met_old, round_=rounds, only=flagged)
+            flagged = self._round(rounds, sorted(flagged))
         self._save_field_updates()
         self._run_other_actions()
-        self._time_triggers(rules)
+        self._time_triggers(self.cw.active_rules)
         if self.trace is not None:
             for rid, outs in zip(self.ids, self.outcomes, strict=True):
                 self.trace.outcomes.setdefault(rid, []).extend(outs)
@@ -386,18 +381,20 @@ class _Run:
     # -- evaluation ----------------------------------------------------------------
 
     def _subjects(self, records: Sequence[Mapping[str, object]]) -> list[Subject]:
-        rows = [self._with_formulas(dict(r)) for r in records]
+        rows = [dict(r) for r in records]
         parents = _parents(self.store, self.cw, rows)
+        if self.cw.formula_fields:
+            for row, par in zip(rows, parents, strict=True):
+                self._with_formulas(row, par)
         return [
             Subject(record=r, parents=p, user=self.user, today=self.today)
             for r, p in zip(rows, parents, strict=True)
         ]
 
-    def _with_formulas(self, row: dict[str, object]) -> dict[str, object]:
-        if not self.cw.formula_fields or not row:
-            return row
+    def _with_formulas(self, row: dict[str, object], parents: Mapping[str, object]) -> None:
+        if not row:
+            return
         env = SchemaEnvironment(self.store.schema, self.cw.obj.name)
-        parents = _parents(self.store, self.cw, [row])[0] if self.cw.parent_paths else {}
         for f in self.cw.formula_fields:
             compiled = formula_field(self.store.formulas, env, f)
             try:
@@ -406,25 +403,61 @@ class _Run:
                 )
             except FormulaEvaluationError:
                 row[f.name] = None
-        return row
 
-    def _evaluate(
-        self,
-        rules: Sequence[CompiledRule],
-        subjects: Sequence[Subject],
-        priors: Sequence[Record | None],
-        only: set[int] | None = None,
-    ) -> dict[tuple[int, str], tuple[bool, tuple[ItemCheck, ...]]]:
-        out: dict[tuple[int, str], tuple[bool, tuple[ItemCheck, ...]]] = {}
-        for i, s in enumerate(subjects):
-            if only is not None and i not in only:
-                continue
-            for rule in rules:
-                out[(i, rule.name)] = self._meets(rule, s, priors[i])
-        return out
+    def _round(self, round_: int, indexes: Sequence[int]) -> set[int]:
+        """Evaluate the rules not fired yet for the records at ``indexes``, then fire
+        those that should, applying their field updates in memory; return the records
+        whose re-evaluating field updates changed a value.
+
+        Every rule of a record is evaluated before any of its rules fires, so rules of
+        one round all see the record as the round began."""
+        subjects = self._subjects([self.records[i] for i in indexes])
+        tracing = self.trace is not None
+        index = self.index
+        flagged: set[int] = set()
+        for i, s in zip(indexes, subjects, strict=True):
+            old = self.olds[i]
+            fired = self.fired[i]
+            candidates = index.rules if tracing else index.candidates(s.record)
+            changed = index.changed(s.record, old) if old is not None and not tracing else None
+            ctx: list[EvalContext] = []  # one formula context per record, made on demand
+            results: list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]] = []
+            for rule in candidates:
+                if rule.name in fired:
+                    continue
+                triggering = rule.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
+                if (
+                    triggering
+                    and changed is not None
+                    and index.unchanged(self.positions[rule.name], changed)
+                ):
+                    continue  # met before and after alike: cannot trigger
+                met, checks = self._meets(rule, s, old, ctx)
+                before: bool | None = None
+                if triggering and not self.created and (met or tracing):
+                    before = self._met_before(i, rule)
+                if met or tracing:
+                    results.append((rule, met, checks, before))
+            for rule, met, checks, before in results:
+                fire, reason = self._decide(rule, met, before)
+                if fire:
+                    fired.add(rule.name)
+                    if self._apply_rule(i, rule, s):
+                        flagged.add(i)
+                if tracing and (round_ == 0 or met):  # re-evaluations report met rules
+                    self._report(i, rule, met, before, fire, reason, round_, checks)
+        return flagged
+
+    def _met_before(self, i: int, rule: CompiledRule) -> bool:
+        key = (i, rule.name)
+        found = self.before.get(key)
+        if found is None:
+            assert self.old_subjects is not None
+            found = self.before[key] = self._meets(rule, self.old_subjects[i], None, [])
+        return found[0]
 
     def _meets(
-        self, rule: CompiledRule, s: Subject, prior: Record | None
+        self, rule: CompiledRule, s: Subject, prior: Record | None, ctx: list[EvalContext]
     ) -> tuple[bool, tuple[ItemCheck, ...]]:
         if rule.criteria is not None:
             if self.trace is None:
@@ -432,66 +465,49 @@ class _Run:
             met, checks = rule.criteria.evaluate(s)
             return met, tuple(checks)
         if rule.formula is not None:
-            ctx = EvalContext(
-                s.record, now=self.now, prior=prior, related=s.parents, globals=self.globals
-            )
+            if not ctx:
+                ctx.append(
+                    EvalContext(
+                        s.record, now=self.now, prior=prior, related=s.parents, globals=self.globals
+                    )
+                )
             try:
-                return bool(rule.formula.fn(ctx)), ()
+                return bool(rule.formula.fn(ctx[0])), ()
             except FormulaEvaluationError:
                 return False, ()  # Salesforce: a formula error means the rule is not met
         return False, ()
 
-    def _fire_round(
+    def _report(
         self,
-        rules: Sequence[CompiledRule],
-        met_new: Mapping[tuple[int, str], tuple[bool, tuple[ItemCheck, ...]]],
-        met_old: Mapping[tuple[int, str], tuple[bool, tuple[ItemCheck, ...]]] | None,
-        *,
+        i: int,
+        rule: CompiledRule,
+        met: bool,
+        before: bool | None,
+        fire: bool,
+        reason: str,
         round_: int,
-        only: set[int] | None,
-    ) -> set[int]:
-        """Fire the rules that should fire; apply their field updates in memory; return
-        the records whose re-evaluating field updates changed a value."""
-        flagged: set[int] = set()
-        for i in range(len(self.records)):
-            if only is not None and i not in only:
-                continue
-            for rule in rules:
-                if rule.name in self.fired[i]:
-                    continue
-                met, checks = met_new[(i, rule.name)]
-                old_result = met_old.get((i, rule.name)) if met_old is not None else None
-                before = old_result[0] if old_result is not None else None
-                fire, reason = self._decide(rule, met, before)
-                if fire:
-                    self.fired[i].add(rule.name)
-                    if self._apply_rule(i, rule):
-                        flagged.add(i)
-                if self.trace is None or (round_ > 0 and not met):
-                    continue  # only traced saves report; re-evaluations only when met
-                self.outcomes[i].append(
-                    RuleOutcome(
-                        rule=rule.name,
-                        active=True,
-                        trigger_type=rule.trigger.value,
-                        met=met,
-                        met_before=before,
-                        fired=fire,
-                        reason=reason,
-                        round=round_,
-                        checks=checks,
-                        actions=tuple(f"{r.type.value}:{r.name}" for r, _ in rule.actions)
-                        if fire
-                        else (),
-                        time_triggers=tuple(
-                            f"{t.delta} after {t.offset_field or 'rule trigger date'}"
-                            for t in rule.time_triggers
-                        )
-                        if fire
-                        else (),
-                    )
+        checks: tuple[ItemCheck, ...],
+    ) -> None:
+        self.outcomes[i].append(
+            RuleOutcome(
+                rule=rule.name,
+                active=True,
+                trigger_type=rule.trigger.value,
+                met=met,
+                met_before=before,
+                fired=fire,
+                reason=reason,
+                round=round_,
+                checks=checks,
+                actions=tuple(f"{r.type.value}:{r.name}" for r, _ in rule.actions) if fire else (),
+                time_triggers=tuple(
+                    f"{t.delta} after {t.offset_field or 'rule trigger date'}"
+                    for t in rule.time_triggers
                 )
-        return flagged
+                if fire
+                else (),
+            )
+        )
 
     def _decide(self, rule: CompiledRule, met: bool, before: bool | None) -> tuple[bool, str]:
         if not met:
@@ -507,16 +523,19 @@ class _Run:
             return False, "criteria were already met before this edit"
         return True, "edit took the record from not meeting the criteria to meeting them"
 
-    def _apply_rule(self, i: int, rule: CompiledRule) -> bool:
+    def _apply_rule(self, i: int, rule: CompiledRule, s: Subject) -> bool:
         """Apply the rule's field updates in memory; queue its other actions."""
         reevaluate = False
+        parents = s.parents
         for _ref, action in rule.actions:
             if isinstance(action, WorkflowFieldUpdate):
                 cfu = self.cw.field_updates.get(action.full_name.lower())
                 if cfu is None:
                     continue
                 rec = self.records[i]
-                parents = _parents(self.store, self.cw, [rec])[0]
+                if self.cw.parent_paths and not self.reference_fields.isdisjoint(self.changes[i]):
+                    # an earlier field update moved a lookup: read the new parent
+                    parents = _parents(self.store, self.cw, [rec])[0]
                 value = field_update_value(
                     self.engine,
                     cfu,
@@ -592,7 +611,7 @@ class _Run:
                         self._schedule(rid, rule, trig.index, trig.due(rec, self.now))
                 elif queued:
                     assert subjects is not None
-                    still, _ = self._meets(rule, subjects[i], self.olds[i])
+                    still, _ = self._meets(rule, subjects[i], self.olds[i], [])
                     if not still:
                         timers.cancel_keys(conn, [t.key for t in queued])
                     else:  # a date the trigger counts from may have moved
