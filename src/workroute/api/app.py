@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from workroute.api.routes import (
     automation,
     composite,
+    explain,
     metadata_rest,
     oauth,
     query,
@@ -144,5 +145,6 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(soap_metadata.router)
     app.include_router(metadata_rest.router)
     app.include_router(automation.router)
+    app.include_router(explain.router)
     app.add_middleware(_TrailingSlash)
     return app

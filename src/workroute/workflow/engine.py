@@ -99,8 +99,14 @@ class ActionRun:
 
 
 @dataclass(slots=True)
-class _Trace:
+class Trace:
+    """What workflow did during a traced block, by record id (``workflow explain``)."""
+
     outcomes: dict[str, list[RuleOutcome]] = field(default_factory=dict)
+    #: Field updates staged on each record (field -> new value).
+    field_updates: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: Cross-object field updates: (object, parent id) -> field -> new value.
+    parent_updates: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
 
 
 class WorkflowEngine:
@@ -161,9 +167,9 @@ class WorkflowEngine:
     # -- explain -------------------------------------------------------------------
 
     @contextmanager
-    def tracing(self) -> Iterator[_Trace]:
+    def tracing(self) -> Iterator[Trace]:
         """Record every rule's outcome per record id while the block runs."""
-        trace = _Trace()
+        trace = Trace()
         previous = getattr(self._local, "trace", None)
         self._local.trace = trace
         try:
@@ -338,7 +344,7 @@ class _Run:
         self.changes: list[dict[str, object]] = [{} for _ in self.records]
         self.parent_changes: dict[str, dict[str, dict[str, object]]] = {}
         self.to_run: list[list[tuple[str, Action]]] = [[] for _ in self.records]
-        self.trace: _Trace | None = getattr(engine._local, "trace", None)
+        self.trace: Trace | None = getattr(engine._local, "trace", None)
         self.globals = (
             self.store.formula_globals(cw.global_paths, ctx.user_id) if cw.global_paths else {}
         )
@@ -375,8 +381,13 @@ class _Run:
         self._run_other_actions()
         self._time_triggers(self.cw.active_rules)
         if self.trace is not None:
-            for rid, outs in zip(self.ids, self.outcomes, strict=True):
+            for rid, outs, change in zip(self.ids, self.outcomes, self.changes, strict=True):
                 self.trace.outcomes.setdefault(rid, []).extend(outs)
+                if change:
+                    self.trace.field_updates.setdefault(rid, {}).update(change)
+            for obj_name, by_id in self.parent_changes.items():
+                for pid, values in by_id.items():
+                    self.trace.parent_updates.setdefault((obj_name, pid), {}).update(values)
 
     # -- evaluation ----------------------------------------------------------------
 

@@ -155,6 +155,7 @@ PATHS = {
     "/services/workroute/v1/clock/advance": {"post"},
     "/services/workroute/v1/workflow/queue": {"get"},
     "/services/workroute/v1/workflow/queue/{timer_id}": {"delete"},
+    "/services/workroute/v1/workflow/explain": {"post"},
     "/services/workroute/v1/outbox": {"get"},
     "/services/workroute/v1/outbox/{item_id}/retry": {"post"},
     "/services/workroute/v1/outbox/{item_id}": {"delete"},
