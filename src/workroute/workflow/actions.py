@@ -14,6 +14,7 @@ from workroute.metadata.email_template import EmailTemplateSpec, merge_fields, r
 from workroute.metadata.workflow import (
     ActionEmailSenderType,
     WorkflowAlert,
+    WorkflowFieldUpdate,
     WorkflowKnowledgePublish,
     WorkflowOutboundMessage,
     WorkflowTask,
@@ -48,6 +49,9 @@ class WorkflowActions:
         runners[WorkflowTask] = self.task
         runners[WorkflowOutboundMessage] = self.outbound_message
         runners[WorkflowKnowledgePublish] = self.knowledge_publish
+        # A field update reaches the runners only when it changed OwnerId and has
+        # notifyAssignee: it is then the notice to the new owner, sent after the save.
+        runners[WorkflowFieldUpdate] = self.owner_notice
 
     # -- email alerts --------------------------------------------------------------
 
@@ -172,6 +176,34 @@ class WorkflowActions:
             payload=payload,
             now=run.now,
             record_id=str(run.record["Id"]),
+        )
+
+    # -- owner change notices ------------------------------------------------------
+
+    def owner_notice(self, run: ActionRun) -> None:
+        spec = run.action
+        assert isinstance(spec, WorkflowFieldUpdate)
+        owner = run.record.get("OwnerId")
+        emails = Directory(self.org.store).owner_emails(owner)
+        if not emails:
+            return
+        sender, sender_name = self._user_sender(run.user_id)
+        rid = str(run.record["Id"])
+        name = run.record.get("Name") or run.record.get("CaseNumber") or rid
+        label = run.obj.label or run.obj.name
+        self.queue_email(
+            run,
+            sender=sender,
+            sender_name=sender_name,
+            to=emails,
+            cc=[],
+            subject=f"{label} {name} has been assigned to you",
+            body=(
+                f"{label} {name} has been assigned to you.\n"
+                f"{self.org.public_url.rstrip('/')}/{rid}\n"
+            ),
+            html=False,
+            source=f"fieldUpdate:{spec.full_name}",
         )
 
     # -- tasks ---------------------------------------------------------------------

@@ -239,6 +239,7 @@ class WorkflowEngine:
         normal update (so rules are evaluated again, as Salesforce does), then the rest."""
         now = self.store.clock.now()
         updates = [a for _, a in refs if isinstance(a, WorkflowFieldUpdate)]
+        notices: list[tuple[str, WorkflowFieldUpdate]] = []
         with self.store.db.write() as conn:
             if updates:
                 parents = _parents(self.store, cw, records)
@@ -251,7 +252,8 @@ class WorkflowEngine:
                         if cfu is None:
                             continue
                         value = field_update_value(self, cfu, rec, None, par, user_id, now)
-                        _stage(cfu, rec, change, parent_changes, value)
+                        if _stage(cfu, rec, change, parent_changes, value) and _notifies_owner(cfu):
+                            notices.append((str(rec["Id"]), fu))
                     if change:
                         changes.append({"Id": rec["Id"], **change})
                 if changes:
@@ -260,11 +262,14 @@ class WorkflowEngine:
                 records = self.store.get_many(cw.obj.name, [str(r["Id"]) for r in records])
             parents = _parents(self.store, cw, records)
             for rec, par in zip(records, parents, strict=True):
-                for _, action in refs:
-                    if not isinstance(action, WorkflowFieldUpdate):
-                        self._dispatch(
-                            ActionRun(self, conn, cw.obj, action, rec, par, user_id, now, rule)
-                        )
+                actions: list[Action] = [
+                    fu for rid, fu in notices if rid == str(rec["Id"])
+                ]  # owner notices first, as after a save
+                actions += [a for _, a in refs if not isinstance(a, WorkflowFieldUpdate)]
+                for action in actions:
+                    self._dispatch(
+                        ActionRun(self, conn, cw.obj, action, rec, par, user_id, now, rule)
+                    )
 
     def _dispatch(self, run: ActionRun) -> None:
         runner = self.action_runners.get(type(run.action))
@@ -559,6 +564,8 @@ class _Run:
                 changed = _stage(cfu, rec, self.changes[i], self.parent_changes, value)
                 if changed and action.reevaluate_on_change and cfu.via is None:
                     reevaluate = True
+                if changed and _notifies_owner(cfu):
+                    self.to_run[i].append((rule.name, action))  # runs as "tell the owner"
             else:
                 self.to_run[i].append((rule.name, action))
         return reevaluate
@@ -670,6 +677,11 @@ class _Run:
 
 def _trigger_time(t: Timer) -> datetime:
     return datetime.fromisoformat(str(t.payload.get("triggeredAt") or t.created_at.isoformat()))
+
+
+def _notifies_owner(cfu: CompiledFieldUpdate) -> bool:
+    """A field update that changes the owner and asks to tell the new one."""
+    return cfu.spec.notify_assignee and cfu.via is None and cfu.field.name == "OwnerId"
 
 
 def _stage(

@@ -18,7 +18,7 @@ from tests.integration.workflow.conftest import (
     write_package,
 )
 from workroute.kernel.clock import ManualClock
-from workroute.org import Org
+from workroute.org import NewUser, Org
 from workroute.store.hooks import SaveContext
 
 JOB = "Job__c"
@@ -342,3 +342,66 @@ def test_timers_survive_a_restart(database_url: str, clock: ManualClock, tmp_pat
         assert hits(again, rid) == 1
     finally:
         again.close()
+
+
+def test_owner_field_update_with_notify_assignee_tells_the_new_owner(
+    org: Org, tmp_path: Path, clock: ManualClock
+) -> None:
+
+    admin = org.admin_user_id()
+    rev = org.add_user(NewUser(username="rev@example.com", last_name="Rev", email="rev@x.test"))
+    org.store.insert(
+        "Group",
+        [{"Name": "Desk", "DeveloperName": "Desk", "Type": "Queue", "Email": "desk@x.test"}],
+        user_id=admin,
+    )
+    body = (
+        field_update(
+            "To_Rev",
+            "OwnerId",
+            "LookupValue",
+            lookupValue="rev@example.com",
+            lookupValueType="User",
+        ).replace("<notifyAssignee>false", "<notifyAssignee>true")
+        + field_update(
+            "To_Desk", "OwnerId", "LookupValue", lookupValue="Desk", lookupValueType="Queue"
+        ).replace("<notifyAssignee>false", "<notifyAssignee>true")
+        + field_update(
+            "Quiet", "OwnerId", "LookupValue", lookupValue="rev@example.com", lookupValueType="User"
+        )
+        + rule(
+            "Rev",
+            criteria=item("Job__c.Name", "equals", "rev"),
+            actions=(("To_Rev", "FieldUpdate"),),
+        )
+        + rule(
+            "Desk",
+            criteria=item("Job__c.Name", "equals", "desk"),
+            actions=(("To_Desk", "FieldUpdate"),),
+            extra="<workflowTimeTriggers><actions><name>To_Rev</name><type>FieldUpdate</type>"
+            "</actions><timeLength>1</timeLength><workflowTimeTriggerUnit>Hours"
+            "</workflowTimeTriggerUnit></workflowTimeTriggers>",
+        )
+        + rule(
+            "Quiet",
+            criteria=item("Job__c.Name", "equals", "quiet"),
+            actions=(("Quiet", "FieldUpdate"),),
+        )
+    )
+    deploy_ok(org, write_package(tmp_path / "p", body))
+
+    def sent() -> list[tuple[list[str], str]]:
+        return [(i.payload["to"], i.payload["subject"]) for i in org.outbox.list(kind="email")]
+
+    [r1] = org.store.insert(JOB, [{"Name": "rev"}], user_id=admin)
+    assert org.store.get(JOB, r1)["OwnerId"] == rev
+    assert sent() == [(["rev@x.test"], "Job rev has been assigned to you")]
+    org.store.insert(JOB, [{"Name": "quiet"}], user_id=admin)  # notifyAssignee false
+    assert len(sent()) == 1
+    [r3] = org.store.insert(JOB, [{"Name": "desk"}], user_id=admin)
+    assert sent()[1] == (["desk@x.test"], "Job desk has been assigned to you")
+    # The time trigger's field update hands the record to rev an hour later: notified too.
+    clock.advance(timedelta(hours=1))
+    org.timers.run_due(clock.now())
+    assert org.store.get(JOB, r3)["OwnerId"] == rev
+    assert sent()[2] == (["rev@x.test"], "Job desk has been assigned to you")
