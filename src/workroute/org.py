@@ -280,5 +280,27 @@ def _normalize_user(ctx: SaveContext) -> None:
             rec["IsActive"] = True
 
 
+def _closed_from_status(ctx: SaveContext) -> None:
+    """IsClosed follows Status, as Salesforce derives it from the status's "closed"
+    flag; a Case also gets ClosedDate when it closes and loses it when it reopens."""
+    if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
+        return
+    status = ctx.obj.field("Status")
+    if status is None or ctx.obj.field("IsClosed") is None:
+        return
+    closed = {p.value.lower() for p in status.picklist if p.closed}
+    has_date = ctx.obj.field("ClosedDate") is not None
+    for rec, old in zip(ctx.new, ctx.old, strict=True):
+        is_closed = str(rec.get("Status") or "").lower() in closed
+        rec["IsClosed"] = is_closed
+        if has_date:
+            if not is_closed:
+                rec["ClosedDate"] = None
+            elif old is None or not old.get("IsClosed") or rec.get("ClosedDate") is None:
+                rec["ClosedDate"] = ctx.now
+
+
 def _install_builtin_hooks(hooks: Hooks) -> None:
     hooks.before_save("User", _normalize_user)
+    hooks.before_save("Case", _closed_from_status)
+    hooks.before_save("Task", _closed_from_status)

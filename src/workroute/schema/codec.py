@@ -64,6 +64,7 @@ def field_from_json(data: Mapping[str, Any]) -> FieldDef:
                 label=p.get("label"),
                 default=bool(p.get("default", False)),
                 active=bool(p.get("active", True)),
+                closed=bool(p.get("closed", False)),
             )
             for p in data["picklist"]
         )
@@ -87,6 +88,7 @@ def field_to_json(f: FieldDef) -> dict[str, Any]:
                     ("label", p.label),
                     ("default", p.default),
                     ("active", p.active),
+                    ("closed", p.closed),
                 )
                 if not (k == "active" and v) and v
             }

@@ -72,6 +72,8 @@ class PicklistValue:
     label: str | None = None
     default: bool = False
     active: bool = True
+    #: A status that closes the record (Case and Task IsClosed follow it).
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
