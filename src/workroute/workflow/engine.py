@@ -319,7 +319,7 @@ def _flow_value(text: str, run: ActionRun) -> object:
 
 
 def _parents(
-    store: Store, cw: CompiledWorkflow, records: Sequence[Record]
+    store: Store, cw: CompiledWorkflow, records: Sequence[Mapping[str, object]]
 ) -> list[dict[str, object]]:
     if not cw.parent_paths:
         return [{} for _ in records]
@@ -397,19 +397,22 @@ class _Run:
     # -- evaluation ----------------------------------------------------------------
 
     def _subjects(self, records: Sequence[Mapping[str, object]]) -> list[Subject]:
-        rows = [dict(r) for r in records]
+        """What criteria read. Without formula fields a subject shares its record: a
+        round evaluates every rule of a record before its field updates change it."""
+        rows: Sequence[Mapping[str, object]] = records
         parents = _parents(self.store, self.cw, rows)
         if self.cw.formula_fields:
-            for row, par in zip(rows, parents, strict=True):
-                self._with_formulas(row, par)
+            rows = [self._with_formulas(dict(r), par) for r, par in zip(rows, parents, strict=True)]
         return [
             Subject(record=r, parents=p, user=self.user, today=self.today)
             for r, p in zip(rows, parents, strict=True)
         ]
 
-    def _with_formulas(self, row: dict[str, object], parents: Mapping[str, object]) -> None:
+    def _with_formulas(
+        self, row: dict[str, object], parents: Mapping[str, object]
+    ) -> dict[str, object]:
         if not row:
-            return
+            return row
         env = SchemaEnvironment(self.store.schema, self.cw.obj.name)
         for f in self.cw.formula_fields:
             compiled = formula_field(self.store.formulas, env, f)
@@ -419,6 +422,7 @@ class _Run:
                 )
             except FormulaEvaluationError:
                 row[f.name] = None
+        return row
 
     def _round(self, round_: int, indexes: Sequence[int]) -> set[int]:
         """Evaluate the rules not fired yet for the records at ``indexes``, then fire
