@@ -21,6 +21,7 @@ Salesforce's semantics, as the workflow rule editor documents them:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -121,18 +122,58 @@ class CompiledCriteria:
     parent_paths: tuple[ParentPath, ...]
     record_fields: frozenset[str]
     uses_user: bool
+    #: Whether ``s`` meets the criteria, without a per-item report (the save path).
+    met: Callable[[Subject], bool] = dataclasses.field(init=False, repr=False, compare=False)
 
-    def met(self, s: Subject) -> bool:
-        """Whether ``s`` meets the criteria (the fast path: no per-item report)."""
-        if self.expr is None:
-            return all(i.test(i.operand.get(s), s) for i in self.items)
-        return _eval_filter(self.expr, [i.test(i.operand.get(s), s) for i in self.items])
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "met", _predicate(self.items, self.expr))
 
     def evaluate(self, s: Subject) -> tuple[bool, list[ItemCheck]]:
         checks = [item.check(s) for item in self.items]
         if self.expr is None:
             return all(c.met for c in checks), checks
         return _eval_filter(self.expr, [c.met for c in checks]), checks
+
+
+Predicate = Callable[[Subject], bool]
+
+
+def _item_predicate(ci: CompiledItem) -> Predicate:
+    key, test, keys = ci.operand.key, ci.test, ci.equals_keys
+    if ci.operand.scope != "record":
+        get = ci.operand.get
+        return lambda s: test(get(s), s)
+    if keys is not None:  # text equality: the index key says it all
+        return lambda s: equality_key(s.record.get(key)) in keys
+    return lambda s: test(s.record.get(key), s)
+
+
+def _predicate(items: tuple[CompiledItem, ...], expr: FilterExpr | None) -> Predicate:
+    """The criteria as one closure: short-circuit AND of the items, or the filter."""
+    if expr is not None:
+        return _filter_predicate(expr, [_item_predicate(i) for i in items])
+    fns = tuple(_item_predicate(i) for i in items)
+    if len(fns) == 1:
+        return fns[0]
+    if len(fns) == 2:
+        a, b = fns
+        return lambda s: a(s) and b(s)
+    if len(fns) == 3:
+        a, b, c = fns
+        return lambda s: a(s) and b(s) and c(s)
+    return lambda s: all(f(s) for f in fns)
+
+
+def _filter_predicate(expr: FilterExpr, fns: list[Predicate]) -> Predicate:
+    if isinstance(expr, FilterRef):
+        return fns[expr.n - 1]
+    if isinstance(expr, FilterNot):
+        inner = _filter_predicate(expr.operand, fns)
+        return lambda s: not inner(s)
+    parts = tuple(_filter_predicate(e, fns) for e in expr.operands)
+    if isinstance(expr, FilterAnd):
+        return lambda s: all(p(s) for p in parts)
+    return lambda s: any(p(s) for p in parts)
 
 
 def _eval_filter(expr: FilterExpr, met: list[bool]) -> bool:
