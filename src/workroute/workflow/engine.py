@@ -366,7 +366,6 @@ class _Run:
             # explain reports every active rule, onCreateOnly ones on edits too.
             index = self.cw.on_create
         self.index = index
-        self.positions = {r.name: p for p, r in enumerate(index.rules)}
         self.old_subjects = (
             self._subjects([o or {} for o in self.olds])
             if not self.created
@@ -440,24 +439,11 @@ class _Run:
             fired = self.fired[i]
             candidates = index.rules if tracing else index.candidates(s.record)
             changed = index.changed(s.record, old) if old is not None and not tracing else None
-            ctx: list[EvalContext] = []  # one formula context per record, made on demand
-            results: list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]] = []
-            for rule in candidates:
-                if rule.name in fired:
-                    continue
-                triggering = rule.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
-                if (
-                    triggering
-                    and changed is not None
-                    and index.unchanged(self.positions[rule.name], changed)
-                ):
-                    continue  # met before and after alike: cannot trigger
-                met, checks = self._meets(rule, s, old, ctx)
-                before: bool | None = None
-                if triggering and not self.created and (met or tracing):
-                    before = self._met_before(i, rule)
-                if met or tracing:
-                    results.append((rule, met, checks, before))
+            results = (
+                self._traced(i, s, candidates, fired)
+                if tracing
+                else self._met_rules(i, s, candidates, fired, changed)
+            )
             for rule, met, checks, before in results:
                 fire, reason = self._decide(rule, met, before)
                 if fire:
@@ -467,6 +453,68 @@ class _Run:
                 if tracing and (round_ == 0 or met):  # re-evaluations report met rules
                     self._report(i, rule, met, before, fire, reason, round_, checks)
         return flagged
+
+    def _met_rules(
+        self,
+        i: int,
+        s: Subject,
+        candidates: Sequence[CompiledRule],
+        fired: set[str],
+        changed: frozenset[str] | None,
+    ) -> list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]]:
+        """The save path: the candidates ``s`` meets, with whether they were met
+        before the edit where that decides (triggering-update rules)."""
+        out: list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]] = []
+        reads = self.index.reads_of
+        ctx: EvalContext | None = None  # one formula context per record, made on demand
+        for rule in candidates:
+            if rule.name in fired:
+                continue
+            triggering = rule.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
+            if triggering and changed is not None:
+                read = reads[rule.name]
+                if read is not None and read.isdisjoint(changed):
+                    continue  # met before and after alike: cannot trigger
+            if rule.criteria is not None:
+                met = rule.criteria.met(s)
+            elif rule.formula is not None:
+                if ctx is None:
+                    ctx = EvalContext(
+                        s.record,
+                        now=self.now,
+                        prior=self.olds[i],
+                        related=s.parents,
+                        globals=self.globals,
+                    )
+                try:
+                    met = bool(rule.formula.fn(ctx))
+                except FormulaEvaluationError:
+                    met = False  # Salesforce: a formula error means the rule is not met
+            else:
+                met = False
+            if met:
+                before = self._met_before(i, rule) if triggering and not self.created else None
+                out.append((rule, True, (), before))
+        return out
+
+    def _traced(
+        self, i: int, s: Subject, candidates: Sequence[CompiledRule], fired: set[str]
+    ) -> list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]]:
+        """The explain path: every rule evaluated in full, with each item's value."""
+        out: list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]] = []
+        ctx: list[EvalContext] = []
+        for rule in candidates:
+            if rule.name in fired:
+                continue
+            met, checks = self._meets(rule, s, self.olds[i], ctx)
+            before: bool | None = None
+            if (
+                rule.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
+                and not self.created
+            ):
+                before = self._met_before(i, rule)
+            out.append((rule, met, checks, before))
+        return out
 
     def _met_before(self, i: int, rule: CompiledRule) -> bool:
         key = (i, rule.name)

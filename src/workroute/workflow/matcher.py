@@ -38,9 +38,9 @@ class RuleIndex:
     unindexed: tuple[int, ...]
     #: (record field, equality key -> positions of rules that need that value).
     keyed: tuple[tuple[str, Mapping[str, tuple[int, ...]]], ...]
-    #: Per position: the record fields whose change can change the outcome, or None
-    #: when that is not known (formula fields, which read other fields).
-    reads: tuple[frozenset[str] | None, ...]
+    #: Per rule name: the record fields whose change can change a triggering-update
+    #: rule's outcome, or None when that is not known (formula fields read others).
+    reads_of: Mapping[str, frozenset[str] | None]
     read_by_any: frozenset[str]
 
     @classmethod
@@ -62,7 +62,7 @@ class RuleIndex:
             keyed=tuple(
                 (name, {k: tuple(v) for k, v in table.items()}) for name, table in keyed.items()
             ),
-            reads=reads,
+            reads_of={r.name: read for r, read in zip(rules, reads, strict=True)},
             read_by_any=frozenset(f for r in reads if r is not None for f in r),
         )
 
@@ -82,14 +82,9 @@ class RuleIndex:
         return [rules[p] for p in hits]
 
     def changed(self, record: Mapping[str, object], old: Mapping[str, object]) -> frozenset[str]:
-        """The fields triggering-update rules read that an edit changed."""
+        """The fields triggering-update rules read that an edit changed: a rule that
+        reads none of them cannot trigger."""
         return frozenset(f for f in self.read_by_any if record.get(f) != old.get(f))
-
-    def unchanged(self, position: int, changed: frozenset[str]) -> bool:
-        """Whether the edit that changed ``changed`` left every field the rule at
-        ``position`` reads as it was."""
-        reads = self.reads[position]
-        return reads is not None and reads.isdisjoint(changed)
 
 
 def _index_item(criteria: CompiledCriteria) -> CompiledItem | None:
