@@ -93,6 +93,16 @@ Test = Callable[[object, Subject], bool]
 
 
 @dataclass(frozen=True, slots=True)
+class Bound:
+    """A number comparison a match needs: ``field`` above (>=) or below (<=) ``value``
+    (strict comparisons give the same bound; the index only needs a superset)."""
+
+    field: str
+    above: bool
+    value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledItem:
     index: int
     item: FilterItem
@@ -102,6 +112,8 @@ class CompiledItem:
     #: For a text equality against literal values: the :func:`equality_key` of every
     #: value the item accepts (it accepts nothing else), so rules can be indexed.
     equals_keys: frozenset[str] | None = None
+    #: For a number comparison against literal values: the loosest bound it accepts.
+    bound: Bound | None = None
 
     def check(self, s: Subject) -> ItemCheck:
         actual = self.operand.get(s)
@@ -267,8 +279,26 @@ def compile_item(
         return CompiledItem(index, item, operand, _field_test(op, operand.field, other), other)
     test = _value_test(op, operand.field, item.value)
     return CompiledItem(
-        index, item, operand, test, equals_keys=_equals_keys(op, operand, item.value)
+        index,
+        item,
+        operand,
+        test,
+        equals_keys=_equals_keys(op, operand, item.value),
+        bound=_bound(op, operand, item.value),
     )
+
+
+def _bound(op: FilterOperation, operand: Operand, raw: str | None) -> Bound | None:
+    above = op in (FilterOperation.GREATER_THAN, FilterOperation.GREATER_OR_EQUAL)
+    below = op in (FilterOperation.LESS_THAN, FilterOperation.LESS_OR_EQUAL)
+    if not (above or below) or operand.scope != "record" or _kind(operand.field) != "number":
+        return None
+    values = split_values(raw)
+    if "" in values:
+        return None
+    numbers = [_number(v) for v in values]
+    # Values are ORed: the loosest one bounds every match.
+    return Bound(operand.key, above, min(numbers) if above else max(numbers))
 
 
 def _equals_keys(op: FilterOperation, operand: Operand, raw: str | None) -> frozenset[str] | None:
@@ -560,6 +590,7 @@ def _field_test(op: FilterOperation, f: FieldDef, other: Operand) -> Test:
 
 
 __all__ = [
+    "Bound",
     "CompiledCriteria",
     "CompiledItem",
     "CriteriaError",

@@ -7,6 +7,11 @@ the rules that cannot be indexed, as a Rete network's alpha memory prunes patter
 constant tests. The index only prunes: a candidate is still evaluated in full, so the
 index can never make a rule fire that would not fire without it.
 
+Rules that need a number above or below a constant (``Amount greaterThan 1000``, or
+a formula ``AND(Amount > 1000, ...)``) are kept sorted by that bound per field, so a
+record's value selects them by bisection. The bound test is loosened by a hair so
+float and decimal arithmetic cannot disagree about a value at the bound.
+
 Triggering-update rules get a second shortcut: an edit that changed none of the fields
 a rule reads leaves the rule's outcome as it was (old and new values are evaluated at
 the same moment, by the same user, against the same parents), so the rule cannot go
@@ -15,18 +20,24 @@ from not meeting its criteria to meeting them.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING
 
+from workroute.lang.formula.ast import Binary, NumberLit
+from workroute.lang.formula.types import Typed
 from workroute.metadata.workflow import FilterAnd, FilterRef, WorkflowTriggerTypes
 from workroute.schema.model import ObjectDef
-from workroute.workflow.criteria import CompiledCriteria, CompiledItem, equality_key
+from workroute.workflow.criteria import Bound, CompiledCriteria, CompiledItem, equality_key
 
 if TYPE_CHECKING:
     from workroute.workflow.compiled import CompiledRule
 
 _TRIGGERING = WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
+#: (record field, bounds ascending, the positions of the rules with those bounds)
+_Bounds = tuple[str, tuple[Decimal, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,10 @@ class RuleIndex:
     unindexed: tuple[int, ...]
     #: (record field, equality key -> positions of rules that need that value).
     keyed: tuple[tuple[str, Mapping[str, tuple[int, ...]]], ...]
+    #: (record field, bounds ascending, positions) of rules needing value >= bound...
+    above: tuple[_Bounds, ...]
+    #: ... and of rules needing value <= bound.
+    below: tuple[_Bounds, ...]
     #: Per rule name: the record fields whose change can change a triggering-update
     #: rule's outcome, or None when that is not known (formula fields read others).
     reads_of: Mapping[str, frozenset[str] | None]
@@ -47,14 +62,30 @@ class RuleIndex:
     def build(cls, obj: ObjectDef, rules: Sequence[CompiledRule]) -> RuleIndex:
         unindexed: list[int] = []
         keyed: dict[str, dict[str, list[int]]] = {}
+        bounded: dict[tuple[str, bool], list[tuple[Decimal, int]]] = {}
         for pos, rule in enumerate(rules):
-            item = _index_item(rule.criteria) if rule.criteria is not None else None
-            if item is None or item.equals_keys is None:
+            if rule.criteria is not None:
+                item = _index_item(rule.criteria)
+                if item is not None and item.equals_keys is not None:
+                    table = keyed.setdefault(item.operand.key, {})
+                    for key in item.equals_keys:
+                        table.setdefault(key, []).append(pos)
+                    continue
+                bound = _criteria_bound(rule.criteria)
+            elif rule.formula is not None:
+                bound = _formula_bound(rule.formula.typed)
+            else:
+                bound = None
+            if bound is None:
                 unindexed.append(pos)
-                continue
-            table = keyed.setdefault(item.operand.key, {})
-            for key in item.equals_keys:
-                table.setdefault(key, []).append(pos)
+            else:
+                bounded.setdefault((bound.field, bound.above), []).append((bound.value, pos))
+        above: list[_Bounds] = []
+        below: list[_Bounds] = []
+        for (name, is_above), entries in bounded.items():
+            entries.sort()
+            group = (name, tuple(v for v, _ in entries), tuple(p for _, p in entries))
+            (above if is_above else below).append(group)
         reads = tuple(_reads(obj, r) for r in rules)
         return cls(
             rules=tuple(rules),
@@ -62,13 +93,15 @@ class RuleIndex:
             keyed=tuple(
                 (name, {k: tuple(v) for k, v in table.items()}) for name, table in keyed.items()
             ),
+            above=tuple(above),
+            below=tuple(below),
             reads_of={r.name: read for r, read in zip(rules, reads, strict=True)},
             read_by_any=frozenset(f for r in reads if r is not None for f in r),
         )
 
     def candidates(self, record: Mapping[str, object]) -> list[CompiledRule]:
         """The rules ``record`` may meet, in declared order."""
-        if not self.keyed:
+        if not (self.keyed or self.above or self.below):
             return list(self.rules)
         hits = list(self.unindexed)
         for name, table in self.keyed:
@@ -77,6 +110,18 @@ class RuleIndex:
                 found = table.get(key)
                 if found:
                     hits.extend(found)
+        for name, bounds, positions in self.above:
+            value = _number(record.get(name))
+            if value is None:
+                hits.extend(positions)  # a blank is for the rule to judge
+            else:
+                hits.extend(positions[: bisect_right(bounds, value + _slack(value))])
+        for name, bounds, positions in self.below:
+            value = _number(record.get(name))
+            if value is None:
+                hits.extend(positions)
+            else:
+                hits.extend(positions[bisect_left(bounds, value - _slack(value)) :])
         hits.sort()
         rules = self.rules
         return [rules[p] for p in hits]
@@ -103,6 +148,72 @@ def _index_item(criteria: CompiledCriteria) -> CompiledItem | None:
     if not indexable:
         return None
     return min(indexable, key=lambda i: len(i.equals_keys or ()))
+
+
+def _number(value: object) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(value)  # exact
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+_EPSILON = Decimal("1e-9")
+
+
+def _slack(value: Decimal) -> Decimal:
+    return abs(value) * _EPSILON + _EPSILON
+
+
+def _criteria_bound(criteria: CompiledCriteria) -> Bound | None:
+    """A bound every match must respect, from an ANDed number comparison item."""
+    items = criteria.items
+    if criteria.expr is None:
+        required = list(items)
+    elif isinstance(criteria.expr, FilterRef):
+        required = [items[criteria.expr.n - 1]]
+    elif isinstance(criteria.expr, FilterAnd):
+        required = [items[e.n - 1] for e in criteria.expr.operands if isinstance(e, FilterRef)]
+    else:
+        return None
+    return next((i.bound for i in required if i.bound is not None), None)
+
+
+_FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
+
+
+def _formula_bound(typed: Typed) -> Bound | None:
+    """A bound from a top-level conjunct ``Field > 10`` (or ``>=``, ``<``, ``<=``,
+    either way round) of a formula that is that comparison or an AND of terms."""
+    if typed.function == "AND":
+        conjuncts: list[Typed] = list(typed.args)
+    elif isinstance(typed.node, Binary) and typed.node.op == "&&":
+        conjuncts = list(typed.args)
+    else:
+        conjuncts = [typed]
+    for c in conjuncts:
+        node = c.node
+        if not isinstance(node, Binary) or node.op not in _FLIP or len(c.args) != 2:
+            continue
+        left, right = c.args
+        op: str = node.op
+        if isinstance(left.node, NumberLit):
+            left, right, op = right, left, _FLIP[op]
+        b = left.binding
+        if (
+            b is None
+            or b.source != "record"
+            or not b.type.is_number
+            or not isinstance(right.node, NumberLit)
+        ):
+            continue
+        return Bound(field=b.key, above=op in (">", ">="), value=right.node.value)
+    return None
 
 
 def _reads(obj: ObjectDef, rule: CompiledRule) -> frozenset[str] | None:

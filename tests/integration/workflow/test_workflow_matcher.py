@@ -95,6 +95,29 @@ def _workflow(seed: int) -> str:
         if count == 3 or (count == 2 and r.random() < 0.5):
             criteria += f"<booleanFilter>{r.choice(FILTERS[count])}</booleanFilter>"
         parts.append(rule(f"R{n}", criteria=criteria, trigger=trigger, actions=actions))
+    # Rules selected only by a number bound (the range index), at the generated values.
+    bounded = [
+        ("B0", item("Ticket__c.Amount__c", "greaterOrEqual", "40"), None),
+        ("B1", item("Ticket__c.Amount__c", "lessOrEqual", "10,40"), None),
+        ("B2", item("Ticket__c.Amount__c", "greaterThan", "5"), None),
+        ("B3", item("Ticket__c.Amount__c", "lessThan", "10"), None),
+        ("B4", "", "Amount__c &gt;= 40"),
+        ("B5", "", "10 &lt; Amount__c"),
+        ("B6", "", "AND(Amount__c &lt;= 40, NOT(Flag__c))"),
+        ("B7", "", "Amount__c &gt; 5 &amp;&amp; Amount__c &lt; 90"),
+    ]
+    for name, criteria, formula in bounded:
+        log = f"Log{name}"
+        parts.append(field_update(log, "Log__c", "Formula", formula=f'Log__c &amp; "{name};"'))
+        parts.append(
+            rule(
+                name,
+                criteria=criteria,
+                formula=formula,
+                trigger=r.choice(TRIGGERS),
+                actions=((log, "FieldUpdate"),),
+            )
+        )
     return "".join(parts)
 
 
