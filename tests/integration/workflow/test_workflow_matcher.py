@@ -96,7 +96,7 @@ def _workflow(seed: int) -> str:
             criteria += f"<booleanFilter>{r.choice(FILTERS[count])}</booleanFilter>"
         parts.append(rule(f"R{n}", criteria=criteria, trigger=trigger, actions=actions))
     # Rules selected only by a number bound (the range index), at the generated values.
-    bounded = [
+    bounded: list[tuple[str, str, str | None]] = [
         ("B0", item("Ticket__c.Amount__c", "greaterOrEqual", "40"), None),
         ("B1", item("Ticket__c.Amount__c", "lessOrEqual", "10,40"), None),
         ("B2", item("Ticket__c.Amount__c", "greaterThan", "5"), None),
