@@ -106,14 +106,14 @@ def _workflow(seed: int) -> str:
         ("B6", "", "AND(Amount__c &lt;= 40, NOT(Flag__c))"),
         ("B7", "", "Amount__c &gt; 5 &amp;&amp; Amount__c &lt; 90"),
     ]
-    for name, criteria, formula in bounded:
+    for name, items, bound_formula in bounded:
         log = f"Log{name}"
         parts.append(field_update(log, "Log__c", "Formula", formula=f'Log__c &amp; "{name};"'))
         parts.append(
             rule(
                 name,
-                criteria=criteria,
-                formula=formula,
+                criteria=items,
+                formula=bound_formula,
                 trigger=r.choice(TRIGGERS),
                 actions=((log, "FieldUpdate"),),
             )
