@@ -634,10 +634,13 @@ class _Run:
             ids = [str(c["Id"]) for c in changes]
             with self.engine._skipping(ids):
                 self.store.update(self.cw.obj.name, changes, user_id=self.ctx.user_id)
-            fresh = {str(r["Id"]): r for r in self.store.get_many(self.cw.obj.name, ids)}
-            self.records = [
-                fresh.get(rid, rec) for rid, rec in zip(self.ids, self.records, strict=True)
-            ]
+            # Other actions and time triggers read the records as saved (hooks of the
+            # second save may have changed more); without them nothing reads them again.
+            if any(self.to_run) or any(r.time_triggers for r in self.cw.active_rules):
+                fresh = {str(r["Id"]): r for r in self.store.get_many(self.cw.obj.name, ids)}
+                self.records = [
+                    fresh.get(rid, rec) for rid, rec in zip(self.ids, self.records, strict=True)
+                ]
         _save_parents(self.store, self.parent_changes, self.ctx.user_id)
 
     def _run_other_actions(self) -> None:
