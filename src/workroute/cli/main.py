@@ -37,6 +37,15 @@ def _add_formula_commands() -> None:
 
 _add_formula_commands()
 
+
+def _add_workflow_commands() -> None:
+    from workroute.cli.workflow import workflow_app
+
+    app.add_typer(workflow_app, name="workflow")
+
+
+_add_workflow_commands()
+
 out = Console(soft_wrap=True)
 # Errors stay on one line however narrow the terminal or pipe, so scripts can match
 # "file:line: problem" lines.
