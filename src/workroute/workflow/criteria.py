@@ -11,7 +11,8 @@ Salesforce's semantics, as the workflow rule editor documents them:
 * an empty value tests for blank: ``equals ""`` is "is blank";
 * text, picklist and id comparisons ignore case; contains/startsWith compare text;
 * a blank field meets notEqual and notContain and nothing else;
-* numbers may carry a currency code (``USD 100``) and thousands separators;
+* numbers may carry a currency code (``USD 100``) or symbol (``$10,000.00``) and
+  thousands separators;
 * dates are ``M/D/YYYY`` (the en_US form Setup stores), ``YYYY-MM-DD`` or relative
   (``TODAY``, ``LAST 7 DAYS``, ``NEXT 2 MONTHS``, ``3 DAYS AGO``, ``THIS MONTH``...),
   resolved against the clock's date in UTC; a dateTime field compares by its date;
@@ -353,7 +354,7 @@ def split_values(text: str | None) -> list[str]:
     return out
 
 
-_CURRENCY_RE = re.compile(r"^[A-Za-z]{3}\s+")
+_CURRENCY_RE = re.compile(r"^(?:[A-Za-z]{3}\s+|[$€£¥])")  # "USD 100" or "$100"
 _US_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _RELATIVE_RE = re.compile(
     r"^(?:(?P<dir>LAST|NEXT)\s+(?P<n>\d+)\s+(?P<unit>DAYS|WEEKS|MONTHS|QUARTERS|YEARS)"

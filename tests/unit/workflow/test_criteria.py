@@ -74,6 +74,7 @@ def test_text_operations(op: str, value: str, actual: object, expected: bool) ->
     ("op", "value", "actual", "expected"),
     [
         ("equals", "USD 1000", Decimal("1000"), True),  # with a currency code
+        ("greaterThan", "$10,000.00", Decimal("10000.01"), True),  # with a currency symbol
         ("equals", '"INR 20,000"', Decimal("20000"), True),  # quoted value keeps its comma
         ("lessThan", "100", Decimal("99.5"), True),
         ("lessThan", "100", Decimal("100"), False),
