@@ -38,13 +38,15 @@ def _add_formula_commands() -> None:
 _add_formula_commands()
 
 
-def _add_workflow_commands() -> None:
+def _add_automation_commands() -> None:
+    from workroute.cli.outbox import outbox_app
     from workroute.cli.workflow import workflow_app
 
     app.add_typer(workflow_app, name="workflow")
+    app.add_typer(outbox_app, name="outbox")
 
 
-_add_workflow_commands()
+_add_automation_commands()
 
 out = Console(soft_wrap=True)
 # Errors stay on one line however narrow the terminal or pipe, so scripts can match

@@ -161,3 +161,84 @@ def _shown(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return json.dumps(value)
+
+
+# -- the time-based workflow queue ------------------------------------------------------
+
+
+@workflow_app.command("queue")
+def queue_command(
+    record_id: Annotated[
+        str | None, typer.Option("--record-id", help="Only this record's queued actions.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="SQLite file of the org (WORKROUTE_DATABASE_URL replaces it)."),
+    ] = None,
+) -> None:
+    """List the time-based workflow queue: actions waiting for their time."""
+    from workroute.cli.main import fail, open_org, out
+    from workroute.cli.output import print_rows
+    from workroute.kernel.ids import normalize_id
+    from workroute.workflow.engine import TIMER_KIND
+
+    org = open_org(db)
+    try:
+        rid = None
+        if record_id is not None:
+            try:
+                rid = normalize_id(record_id)
+            except WorkrouteError as exc:
+                fail(exc.message)
+        timers = org.timers.list(kind=TIMER_KIND, record_id=rid)
+    finally:
+        org.close()
+    if as_json:
+        out.print_json(json.dumps([t.to_json() for t in timers]))
+        return
+    if not timers:
+        out.print("The time-based workflow queue is empty.")
+        return
+    print_rows(
+        out,
+        ("id", "due", "object", "record", "rule", "trigger", "failed"),
+        [
+            (
+                str(t.id),
+                t.due_at.isoformat(),
+                t.object_name or "",
+                t.record_id or "",
+                str(t.payload.get("rule", "")),
+                str(t.payload.get("trigger", "")),
+                t.failed or "",
+            )
+            for t in timers
+        ],
+    )
+
+
+@workflow_app.command("dequeue")
+def dequeue_command(
+    ids: Annotated[list[int], typer.Argument(metavar="ID...", help="Queue entry ids.")],
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", help="SQLite file of the org (WORKROUTE_DATABASE_URL replaces it)."),
+    ] = None,
+) -> None:
+    """Remove queued time-based actions. All or nothing: an unknown id removes none."""
+    from workroute.cli.main import fail, open_org, out
+    from workroute.workflow.engine import TIMER_KIND
+
+    org = open_org(db)
+    try:
+        unknown = [i for i in ids if (t := org.timers.get(i)) is None or t.kind != TIMER_KIND]
+        ids = list(dict.fromkeys(ids))
+        if unknown:
+            fail(f"no queued workflow action with id {', '.join(map(str, unknown))}; none removed")
+        with org.db.write():
+            for i in ids:
+                org.timers.delete(i)
+    finally:
+        org.close()
+    out.print(f"Removed {len(set(ids))} queued workflow action(s).")
