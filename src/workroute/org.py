@@ -26,6 +26,7 @@ from workroute.kernel.clock import Clock, SystemClock
 from workroute.kernel.errors import WorkrouteError
 from workroute.metadata.deploy import DeployHandler, default_handlers, deployed_components
 from workroute.metadata.email_template import template_from_component
+from workroute.metadata.retrieve import RetrieveResults
 from workroute.metadata.xmlio import ProblemLog
 from workroute.schema.codec import object_from_json, object_to_json
 from workroute.schema.model import ObjectDef
@@ -85,6 +86,7 @@ class Org:
         self.outbound_timeout = 60.0
         self.timers = Timers(db)
         self.outbox = Outbox(db)
+        self.retrievals = RetrieveResults()
         self.workflow = WorkflowEngine(store, self.timers)
         self.workflow_actions = WorkflowActions(self)
         self.workflow_actions.install()

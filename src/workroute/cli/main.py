@@ -40,10 +40,12 @@ _add_formula_commands()
 
 def _add_automation_commands() -> None:
     from workroute.cli.outbox import outbox_app
+    from workroute.cli.retrieve import retrieve_command
     from workroute.cli.workflow import workflow_app
 
     app.add_typer(workflow_app, name="workflow")
     app.add_typer(outbox_app, name="outbox")
+    app.command("retrieve")(retrieve_command)
 
 
 _add_automation_commands()

@@ -1,4 +1,5 @@
-"""The Metadata API's SOAP endpoint (/services/Soap/m/NN.0): deploy and checkDeployStatus.
+"""The Metadata API's SOAP endpoint (/services/Soap/m/NN.0): deploy, checkDeployStatus,
+retrieve and checkRetrieveStatus.
 
 Requests are dispatched on the SOAP body's element, as Salesforce does, whatever the
 path suffix (simple-salesforce posts to ``.../deployRequest[/id]``).
@@ -20,6 +21,7 @@ from workroute.api.routes.metadata_rest import component_type
 from workroute.auth.principal import Permission, Principal
 from workroute.kernel.errors import InsufficientAccessError, WorkrouteError
 from workroute.metadata.deploy import DeployResult, deploy_status, run_deploy
+from workroute.metadata.retrieve import RetrieveResult, read_manifest, retrieve
 from workroute.store.values import format_datetime
 
 router = APIRouter()
@@ -43,8 +45,11 @@ def _envelope(body: str, status: int = 200) -> Response:
 def soap_fault(code: str, message: str) -> Response:
     return _envelope(
         "<soapenv:Fault>"
-        f'<faultcode xmlns:sf="urn:fault.tooling.soap.sforce.com">{escape(code)}</faultcode>'
-        f"<faultstring>{escape(code.split(':')[-1])}: {escape(message)}</faultstring>"
+        # Unqualified, as SOAP 1.1 has them (the envelope's default namespace is the
+        # Metadata API's).
+        f'<faultcode xmlns="" xmlns:sf="urn:fault.tooling.soap.sforce.com">{escape(code)}'
+        "</faultcode>"
+        f'<faultstring xmlns="">{escape(code.split(":")[-1])}: {escape(message)}</faultstring>'
         "</soapenv:Fault>",
         500,
     )
@@ -104,6 +109,15 @@ def _dispatch(request: Request, token: str | None, call: etree._Element) -> Resp
                 f"<checkDeployStatusResponse><result>{_result_xml(result)}</result>"
                 "</checkDeployStatusResponse>"
             )
+        if local == "retrieve":
+            return _retrieve(request, call)
+        if local == "checkRetrieveStatus":
+            found = get_org(request).retrievals.get(_text(call, "m:asyncProcessId") or "")
+            include_zip = (_text(call, "m:includeZip") or "true").lower() != "false"
+            return _envelope(
+                "<checkRetrieveStatusResponse><result>"
+                f"{_retrieve_xml(found, include_zip)}</result></checkRetrieveStatusResponse>"
+            )
         return soap_fault("sf:INVALID_OPERATION", f"operation {local} is not supported")
     except WorkrouteError as exc:
         return soap_fault(f"sf:{exc.code}", exc.message)
@@ -124,6 +138,46 @@ def _deploy(request: Request, principal: Principal, call: etree._Element) -> Res
         "<deployResponse><result><done>false</done>"
         f"<id>{result.id}</id><state>Queued</state></result></deployResponse>"
     )
+
+
+def _retrieve(request: Request, call: etree._Element) -> Response:
+    org = get_org(request)
+    unpackaged = call.find("m:retrieveRequest/m:unpackaged", {"m": MD_NS})
+    if unpackaged is None:
+        return soap_fault(
+            "soapenv:Client", "retrieve needs retrieveRequest/unpackaged (a package manifest)"
+        )
+    manifest = etree.Element(f"{{{MD_NS}}}Package")
+    manifest.extend(list(unpackaged))
+    if manifest.find("m:version", {"m": MD_NS}) is None:
+        version = _text(call, "m:retrieveRequest/m:apiVersion") or "62.0"
+        etree.SubElement(manifest, f"{{{MD_NS}}}version").text = version
+    result = retrieve(org, read_manifest(etree.tostring(manifest)))
+    org.retrievals.add(result)
+    return _envelope(
+        "<retrieveResponse><result><done>false</done>"
+        f"<id>{result.id}</id><state>Queued</state></result></retrieveResponse>"
+    )
+
+
+def _retrieve_xml(r: RetrieveResult, include_zip: bool) -> str:
+    parts = ["<done>true</done>"]
+    for f in r.files:
+        parts.append(
+            f"<fileProperties><fileName>{escape(f.file_name)}</fileName>"
+            f"<fullName>{escape(f.full_name)}</fullName><type>{escape(f.type)}</type>"
+            "</fileProperties>"
+        )
+    parts.append(f"<id>{r.id}</id>")
+    for file_name, problem in r.messages:
+        parts.append(
+            f"<messages><fileName>{escape(file_name)}</fileName>"
+            f"<problem>{escape(problem)}</problem></messages>"
+        )
+    parts += ["<status>Succeeded</status>", "<success>true</success>"]
+    if include_zip:
+        parts.append(f"<zipFile>{base64.b64encode(r.zip_file).decode()}</zipFile>")
+    return "".join(parts)
 
 
 def _result_xml(r: DeployResult) -> str:
