@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import io
 import os
-import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,87 +31,19 @@ from tests.integration.workflow.conftest import (
     item,
     rule,
 )
+from tests.integration.workflow.loopback import OUTBOUND_NS, Inbox, SoapListener
 from tests.unit.delivery.test_smtp import EphemeralController
 from workroute.testing import ServerProcess
 
 V1 = "/services/workroute/v1"
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "deploy"
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-
-
-class Inbox:
-    """aiosmtpd handler: every message, and a condition to wait on."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        with self.arrived:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def wait_for(self, count: int) -> None:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.messages) >= count, timeout=30), (
-                f"{len(self.messages)} messages arrived, wanted {count}"
-            )
-
-
-class Listener:
-    """A loopback SOAP listener; ``ack`` decides its answer; ``bodies`` what came."""
-
-    def __init__(self) -> None:
-        self.ack = "true"
-        self.bodies: list[bytes] = []
-        self.arrived = threading.Condition()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                answer = (
-                    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv='
-                    '"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-                    f'<notificationsResponse xmlns="{OUTBOUND_NS}"><Ack>{outer.ack}</Ack>'
-                    "</notificationsResponse></soapenv:Body></soapenv:Envelope>"
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                with outer.arrived:
-                    outer.bodies.append(body)
-                    outer.arrived.notify_all()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/notify"
-
-    def wait_for(self, count: int) -> None:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.bodies) >= count, timeout=30), (
-                f"{len(self.bodies)} notifications arrived, wanted {count}"
-            )
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @dataclass
 class World:
     server: LiveServer
     inbox: Inbox
-    listener: Listener
+    listener: SoapListener
 
     def sf(self) -> Any:
         """A fresh login: tokens expire as the manual clock moves on (typed Any:
@@ -255,7 +185,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     inbox = Inbox()
     smtp = EphemeralController(inbox, hostname="127.0.0.1", port=0)
     smtp.start()
-    listener = Listener()
+    listener = SoapListener()
     process = ServerProcess(
         db=db,
         cert=cert_path,

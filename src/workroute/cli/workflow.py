@@ -18,6 +18,11 @@ from workroute.kernel.errors import WorkrouteError
 
 MAX_VALUES_BYTES = 1024 * 1024
 
+DbOpt = Annotated[
+    Path | None,
+    typer.Option("--db", help="SQLite file of the org (WORKROUTE_DATABASE_URL replaces it)."),
+]
+
 workflow_app = typer.Typer(
     help="Explain what workflow rules do, and manage the time-based workflow queue.",
     no_args_is_help=True,
@@ -68,10 +73,7 @@ def explain_command(
         typer.Option("--as", help="Username making the change (default: the administrator)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-    db: Annotated[
-        Path | None,
-        typer.Option("--db", help="SQLite file of the org (WORKROUTE_DATABASE_URL replaces it)."),
-    ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Show every rule on the object for a change: fired or not, why, and what it queues.
 
@@ -172,10 +174,7 @@ def queue_command(
         str | None, typer.Option("--record-id", help="Only this record's queued actions.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
-    db: Annotated[
-        Path | None,
-        typer.Option("--db", help="SQLite file of the org (WORKROUTE_DATABASE_URL replaces it)."),
-    ] = None,
+    db: DbOpt = None,
 ) -> None:
     """List the time-based workflow queue: actions waiting for their time."""
     from workroute.cli.main import fail, open_org, out
@@ -221,10 +220,7 @@ def queue_command(
 @workflow_app.command("dequeue")
 def dequeue_command(
     ids: Annotated[list[int], typer.Argument(metavar="ID...", help="Queue entry ids.")],
-    db: Annotated[
-        Path | None,
-        typer.Option("--db", help="SQLite file of the org (WORKROUTE_DATABASE_URL replaces it)."),
-    ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Remove queued time-based actions. All or nothing: an unknown id removes none."""
     from workroute.cli.main import fail, open_org, out

@@ -132,19 +132,23 @@ class RuleIndex:
         return frozenset(f for f in self.read_by_any if record.get(f) != old.get(f))
 
 
-def _index_item(criteria: CompiledCriteria) -> CompiledItem | None:
-    """An equality item every match must satisfy: any item when the criteria are all
-    ANDed, else one ANDed at the top of the booleanFilter."""
+def _required(criteria: CompiledCriteria) -> list[CompiledItem]:
+    """The items every match must meet: all of them when they are ANDed, else those
+    ANDed at the top of the booleanFilter."""
     items = criteria.items
-    if criteria.expr is None:
-        required = list(items)
-    elif isinstance(criteria.expr, FilterRef):
-        required = [items[criteria.expr.n - 1]]
-    elif isinstance(criteria.expr, FilterAnd):
-        required = [items[e.n - 1] for e in criteria.expr.operands if isinstance(e, FilterRef)]
-    else:
-        return None
-    indexable = [i for i in required if i.equals_keys is not None]
+    expr = criteria.expr
+    if expr is None:
+        return list(items)
+    if isinstance(expr, FilterRef):
+        return [items[expr.n - 1]]
+    if isinstance(expr, FilterAnd):
+        return [items[e.n - 1] for e in expr.operands if isinstance(e, FilterRef)]
+    return []
+
+
+def _index_item(criteria: CompiledCriteria) -> CompiledItem | None:
+    """The most selective required equality item."""
+    indexable = [i for i in _required(criteria) if i.equals_keys is not None]
     if not indexable:
         return None
     return min(indexable, key=lambda i: len(i.equals_keys or ()))
@@ -171,17 +175,8 @@ def _slack(value: Decimal) -> Decimal:
 
 
 def _criteria_bound(criteria: CompiledCriteria) -> Bound | None:
-    """A bound every match must respect, from an ANDed number comparison item."""
-    items = criteria.items
-    if criteria.expr is None:
-        required = list(items)
-    elif isinstance(criteria.expr, FilterRef):
-        required = [items[criteria.expr.n - 1]]
-    elif isinstance(criteria.expr, FilterAnd):
-        required = [items[e.n - 1] for e in criteria.expr.operands if isinstance(e, FilterRef)]
-    else:
-        return None
-    return next((i.bound for i in required if i.bound is not None), None)
+    """A bound every match must respect, from a required number comparison item."""
+    return next((i.bound for i in _required(criteria) if i.bound is not None), None)
 
 
 _FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">="}

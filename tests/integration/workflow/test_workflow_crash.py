@@ -3,9 +3,7 @@ time trigger wait keeps them all, and delivers each exactly once after a restart
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -15,64 +13,13 @@ from lxml import etree
 
 from tests.integration.cli.test_cli import ADMIN, PASSWORD, cli, init_org
 from tests.integration.workflow.conftest import bump, item, rule, write_package
+from tests.integration.workflow.loopback import OUTBOUND_NS, Inbox, SoapListener
 from tests.unit.delivery.test_smtp import EphemeralController
 from workroute.org import Org
 from workroute.testing import ServerProcess
 from workroute.testing.server import free_port
 
 V1 = "/services/workroute/v1"
-OUTBOUND_NS = "http://soap.sforce.com/2005/09/outbound"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        with self.arrived:
-            self.messages.append(envelope.content)
-            self.arrived.notify_all()
-        return "250 OK"
-
-
-class Listener:
-    def __init__(self, port: int) -> None:
-        self.bodies: list[bytes] = []
-        self.arrived = threading.Condition()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                answer = (
-                    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv='
-                    '"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-                    f'<notificationsResponse xmlns="{OUTBOUND_NS}"><Ack>true</Ack>'
-                    "</notificationsResponse></soapenv:Body></soapenv:Envelope>"
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-                with outer.arrived:
-                    outer.bodies.append(body)
-                    outer.arrived.notify_all()
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _wait(cond: threading.Condition, ready: Any) -> None:
-    with cond:
-        assert cond.wait_for(ready, timeout=30)
 
 
 class Client:
@@ -163,7 +110,7 @@ def test_sigkill_loses_no_email_message_or_timer(db: tuple[Path, int]) -> None:
     inbox = Inbox()
     smtp = EphemeralController(inbox, hostname="127.0.0.1", port=0)
     smtp.start()
-    listener = Listener(listener_port)
+    listener = SoapListener(listener_port)
     second = ServerProcess(
         db=path, extra_args=["--clock", "manual", "--smtp-url", f"smtp://127.0.0.1:{smtp.port}"]
     )
@@ -171,8 +118,8 @@ def test_sigkill_loses_no_email_message_or_timer(db: tuple[Path, int]) -> None:
     try:
         api = Client(second)
         api.call("POST", f"{V1}/clock/advance", {"seconds": 120})  # past any retry wait
-        _wait(inbox.arrived, lambda: len(inbox.messages) >= 1)
-        _wait(listener.arrived, lambda: len(listener.bodies) >= 1)
+        inbox.wait_for(1)
+        listener.wait_for(1)
         api.call("POST", f"{V1}/clock/advance", {"seconds": 2 * 3600})
         job = api.call("GET", f"/services/data/v62.0/sobjects/Job__c/{rid}")
         assert job["Hits__c"] == 1  # the time trigger fired, once

@@ -3,18 +3,16 @@ are retried on a negative ack or a dead listener, and land in the dead-letter li
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lxml import etree
 
 from tests.integration.workflow.conftest import deploy, item, rule, write_package
+from tests.integration.workflow.loopback import Inbox, SoapListener
 from tests.unit.delivery.test_smtp import EphemeralController
 from workroute.delivery.outbox import OutboxStatus
 from workroute.delivery.smtp import SmtpSettings
@@ -24,18 +22,9 @@ from workroute.org import NewUser, Org
 JOB = "Job__c"
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    inbox = _Inbox()
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    inbox = Inbox()
     controller = EphemeralController(inbox, hostname="127.0.0.1", port=0)
     controller.start()
     try:
@@ -44,49 +33,9 @@ def smtp() -> Iterator[tuple[_Inbox, int]]:
         controller.stop()
 
 
-class _Listener:
-    """A loopback SOAP listener; ``ack`` decides its answer."""
-
-    def __init__(self) -> None:
-        self.ack = "true"
-        self.bodies: list[bytes] = []
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                listener.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                answer = (
-                    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv='
-                    '"http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
-                    '<notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">'
-                    f"<Ack>{listener.ack}</Ack></notificationsResponse></soapenv:Body>"
-                    "</soapenv:Envelope>"
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *_args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/notify"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def listener() -> Iterator[_Listener]:
-    lst = _Listener()
+def listener() -> Iterator[SoapListener]:
+    lst = SoapListener()
     try:
         yield lst
     finally:
@@ -94,7 +43,7 @@ def listener() -> Iterator[_Listener]:
 
 
 def test_email_alert_arrives_with_recipients_sender_and_merge_fields(
-    sqlite_org: Org, smtp: tuple[_Inbox, int], tmp_path: Path
+    sqlite_org: Org, smtp: tuple[Inbox, int], tmp_path: Path
 ) -> None:
     org = sqlite_org
     inbox, port = smtp
@@ -151,7 +100,7 @@ def test_email_alert_arrives_with_recipients_sender_and_merge_fields(
 
 
 def test_email_waits_while_the_smtp_server_is_down_and_then_goes(
-    sqlite_org: Org, smtp: tuple[_Inbox, int], clock: ManualClock, tmp_path: Path
+    sqlite_org: Org, smtp: tuple[Inbox, int], clock: ManualClock, tmp_path: Path
 ) -> None:
     org = sqlite_org
     inbox, port = smtp
@@ -198,7 +147,7 @@ def _deploy_outbound(org: Org, tmp_path: Path, url: str) -> None:
 
 
 def test_outbound_message_is_soap_with_values_read_at_send_time(
-    sqlite_org: Org, listener: _Listener, tmp_path: Path
+    sqlite_org: Org, listener: SoapListener, tmp_path: Path
 ) -> None:
     org = sqlite_org
     _deploy_outbound(org, tmp_path, listener.url)
@@ -233,7 +182,7 @@ def test_outbound_message_is_soap_with_values_read_at_send_time(
 
 
 def test_outbound_retries_then_dead_letters_after_24_hours(
-    sqlite_org: Org, listener: _Listener, clock: ManualClock, tmp_path: Path
+    sqlite_org: Org, listener: SoapListener, clock: ManualClock, tmp_path: Path
 ) -> None:
     org = sqlite_org
     listener.ack = "false"
@@ -271,7 +220,7 @@ def test_outbound_retries_then_dead_letters_after_24_hours(
 
 
 def test_outbound_to_a_dead_listener_is_retried(
-    sqlite_org: Org, clock: ManualClock, listener: _Listener, tmp_path: Path
+    sqlite_org: Org, clock: ManualClock, listener: SoapListener, tmp_path: Path
 ) -> None:
     org = sqlite_org
     _deploy_outbound(org, tmp_path, "http://127.0.0.1:9/nothing-listens")
