@@ -158,7 +158,31 @@ _STANDARD_FIELD_NAMES = frozenset(
 )
 _AUTONUMBER_FORMAT_RE = re.compile(r"\{0+\}")
 _NUMBER_LITERAL_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
-_OTHER_SUFFIX_RE = re.compile(r"__(?!c$)[A-Za-z]+$")
+_OTHER_SUFFIX_RE = re.compile(r"__(?!(?:c|kav)$)[A-Za-z]+$")
+#: Knowledge article types (``FAQ__kav``): custom objects whose records are article
+#: versions, with Salesforce's standard knowledge fields instead of a Name field.
+KNOWLEDGE_SUFFIX = "__kav"
+
+
+def _knowledge_fields() -> tuple[FieldDef, ...]:
+    return (
+        FieldDef(name="Title", type=FieldType.STRING, label="Title", length=255,
+                 nillable=False, name_field=True),
+        FieldDef(name="UrlName", type=FieldType.STRING, label="URL Name", length=255),
+        FieldDef(name="Summary", type=FieldType.TEXTAREA, label="Summary", length=1000),
+        FieldDef(name="Language", type=FieldType.STRING, label="Language", length=40,
+                 default="en_US", defaulted_on_create=True),
+        FieldDef(
+            name="PublishStatus", type=FieldType.PICKLIST, label="Publication Status",
+            nillable=False, default="Draft", defaulted_on_create=True, restricted_picklist=True,
+            picklist=(PicklistValue(value="Draft", default=True),
+                      PicklistValue(value="Online"), PicklistValue(value="Archived")),
+        ),
+        FieldDef(name="VersionNumber", type=FieldType.DOUBLE, label="Version Number",
+                 precision=9, scale=0, default=1, defaulted_on_create=True),
+        FieldDef(name="IsLatestVersion", type=FieldType.BOOLEAN, label="Is Latest Version",
+                 default=True, defaulted_on_create=True, nillable=False),
+    )  # fmt: skip
 
 
 class FormulaDefault(str):
@@ -382,7 +406,11 @@ class CustomObjectSpec:
 
     @property
     def is_custom(self) -> bool:
-        return self.full_name.endswith("__c")
+        return self.full_name.endswith(("__c", KNOWLEDGE_SUFFIX))
+
+    @property
+    def is_knowledge(self) -> bool:
+        return self.full_name.endswith(KNOWLEDGE_SUFFIX)
 
     @property
     def is_standard(self) -> bool:
@@ -408,7 +436,9 @@ class CustomObjectSpec:
     def field_defs(self) -> tuple[FieldDef, ...]:
         """The Name field (custom objects with a definition) and the custom fields."""
         defs = [f.to_field_def() for f in self.custom_fields()]
-        if self.is_custom and self.has_definition and self.name_field is not None:
+        if self.is_knowledge and self.has_definition:
+            defs[:0] = _knowledge_fields()
+        elif self.is_custom and self.has_definition and self.name_field is not None:
             defs.insert(0, self.name_field.to_field_def())
         return tuple(defs)
 
@@ -614,7 +644,7 @@ class _ObjectContext:
 
     @property
     def standard(self) -> bool:
-        return not self.name.endswith("__c")
+        return not self.name.endswith(("__c", KNOWLEDGE_SUFFIX))
 
 
 def _parse_object(
@@ -644,7 +674,10 @@ def _parse_object(
     status = r.text(root, "deploymentStatus") or ""
     name_field = _parse_name_field(root, r)
     if not ctx.standard:
-        _check_custom_object(root, r, label, plural, sharing, status, name_field)
+        _check_custom_object(
+            root, r, label, plural, sharing, status, name_field,
+            needs_name=not full_name.endswith(KNOWLEDGE_SUFFIX),
+        )  # fmt: skip
 
     fields: list[CustomFieldSpec] = []
     for el in children(root, "fields"):
@@ -687,12 +720,13 @@ def _check_object_name(name: str, file: str, root: Element | None, log: ProblemL
     if _OTHER_SUFFIX_RE.search(name):
         log.add(
             file,
-            f"Object {name}: only custom objects (__c) and standard objects can be deployed",
+            f"Object {name}: only custom objects (__c), knowledge article types (__kav) "
+            "and standard objects can be deployed",
             node=node,
             component=name,
         )
         return
-    base = name[:-3] if name.endswith("__c") else name
+    base = re.sub(r"__(c|kav)$", "", name)
     if not API_NAME_RE.match(name) or "__" in base:
         log.add(
             file,
@@ -719,6 +753,8 @@ def _check_custom_object(
     sharing: str,
     status: str,
     name_field: NameFieldSpec | None,
+    *,
+    needs_name: bool = True,
 ) -> None:
     if not label:
         r.problem("A custom object needs a <label>", root, "label")
@@ -741,6 +777,8 @@ def _check_custom_object(
             child(root, "deploymentStatus"),
         )
     nf = child(root, "nameField")
+    if not needs_name:
+        return  # a knowledge article type has Title instead
     if nf is None or name_field is None:
         r.problem("A custom object needs a <nameField>", root, "nameField")
         return

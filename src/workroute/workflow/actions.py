@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from workroute.metadata.email_template import EmailTemplateSpec, merge_fields, render
@@ -295,7 +296,7 @@ class WorkflowActions:
         change: dict[str, object] = {"Id": run.record["Id"], "PublishStatus": "Online"}
         version = run.obj.field("VersionNumber")
         if spec.action.value == "PublishAsNew" and version is not None:
-            change["VersionNumber"] = int(str(run.record.get("VersionNumber") or 0)) + 1
+            change["VersionNumber"] = int(Decimal(str(run.record.get("VersionNumber") or 0))) + 1
         self.org.store.update(run.obj.name, [change], user_id=run.user_id)
 
 

@@ -36,7 +36,6 @@ NS = "http://soap.sforce.com/2006/04/metadata"
 REASONS: list[tuple[str, re.Pattern[str]]] = [
     ("invalid: not well-formed XML",
      re.compile(r"XML is not well formed \(line \d+, column \d+\)")),
-    ("needs knowledge article types (__kav)", re.compile(r"__kav\b")),
     ("needs record types", re.compile(r"RecordType")),
     ("needs a managed package (namespaced names)",
      re.compile(r"\b[A-Za-z0-9_]+?__[A-Za-z0-9_]+__(c|r)\b|Invalid (field|object) API name")),
@@ -62,18 +61,17 @@ REASONS: list[tuple[str, re.Pattern[str]]] = [
 #: The outcome of the whole corpus, so a change in any direction is seen.
 #: A file may have several reasons; each is counted.
 EXPECTED = {
-    "deployed": 62,
+    "deployed": 73,
     "invalid: not well-formed XML": 2,
-    "needs record types": 54,
-    "needs a standard field this org lacks": 31,
+    "needs record types": 55,
+    "needs a standard field this org lacks": 37,
     "needs a standard object this org lacks": 29,
     "needs a managed package (namespaced names)": 24,
-    "needs knowledge article types (__kav)": 17,
     "needs person accounts (__pc)": 4,
     "needs custom settings ($Setup)": 2,
     "recipient type not supported in this org": 4,
     "time trigger offset from another object's field": 1,
-    "scaffold: fields or lookups on other objects": 22,
+    "scaffold: fields or lookups on other objects": 23,
     "scaffold: field type not inferable": 7,
 }
 
@@ -122,7 +120,7 @@ def _deploy_one(template: Path, work: Path, local_file: str, obj: str) -> Outcom
         if wf is not None:
             s = scaffold_for(wf, obj)
             exists = org.schema.find(obj) is not None
-            if s.kinds or (not exists and obj.endswith("__c")):
+            if s.kinds or (not exists and obj.endswith(("__c", "__kav"))):
                 (pkg / "objects").mkdir()
                 (pkg / "objects" / f"{obj}.object").write_text(s.object_xml(create=not exists))
             if (user_xml := s.user_xml()) is not None:

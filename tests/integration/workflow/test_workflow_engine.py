@@ -405,3 +405,54 @@ def test_owner_field_update_with_notify_assignee_tells_the_new_owner(
     org.timers.run_due(clock.now())
     assert org.store.get(JOB, r3)["OwnerId"] == rev
     assert sent()[2] == (["rev@x.test"], "Job desk has been assigned to you")
+
+
+KNOWLEDGE_OBJECT = """<?xml version="1.0" encoding="UTF-8"?>
+<CustomObject xmlns="http://soap.sforce.com/2006/04/metadata">
+    <label>Knowledge</label><pluralLabel>Knowledge</pluralLabel>
+    <deploymentStatus>Deployed</deploymentStatus>
+    <fields><fullName>Ready__c</fullName><label>Ready</label><type>Checkbox</type>
+        <defaultValue>false</defaultValue></fields>
+</CustomObject>
+"""
+
+
+def test_knowledge_publish_actions_on_an_article_type(org: Org, tmp_path: Path) -> None:
+    body = (
+        "<knowledgePublishes><fullName>Publish</fullName><action>Publish</action>"
+        "<label>Publish</label><language>en_US</language><protected>false</protected>"
+        "</knowledgePublishes>"
+        "<knowledgePublishes><fullName>Publish_New</fullName><action>PublishAsNew</action>"
+        "<label>Publish as new</label><language>en_US</language><protected>false</protected>"
+        "</knowledgePublishes>"
+        + rule(
+            "Ready",
+            criteria=item("Knowledge__kav.Ready__c", "equals", "True")
+            + item("Knowledge__kav.Title", "startsWith", "FAQ"),
+            actions=(("Publish", "KnowledgePublish"),),
+        )
+        + rule(
+            "Again",
+            criteria=item("Knowledge__kav.Ready__c", "equals", "True")
+            + item("Knowledge__kav.Title", "startsWith", "New"),
+            actions=(("Publish_New", "KnowledgePublish"),),
+        )
+    )
+    pkg = write_package(tmp_path / "p", body, obj="Knowledge__kav", object_xml=KNOWLEDGE_OBJECT)
+    deploy_ok(org, pkg)
+    admin = org.admin_user_id()
+    faq, new = org.store.insert(
+        "Knowledge__kav",
+        [{"Title": "FAQ: reset a password"}, {"Title": "New pricing"}],
+        user_id=admin,
+    )
+    draft = org.store.get("Knowledge__kav", faq)
+    assert draft["PublishStatus"] == "Draft" and draft["Language"] == "en_US"
+    org.store.update(
+        "Knowledge__kav", [{"Id": faq, "Ready__c": True}, {"Id": new, "Ready__c": True}],
+        user_id=admin,
+    )  # fmt: skip
+    published = org.store.get("Knowledge__kav", faq)
+    assert published["PublishStatus"] == "Online" and num(published["VersionNumber"]) == 1
+    again = org.store.get("Knowledge__kav", new)
+    assert again["PublishStatus"] == "Online" and num(again["VersionNumber"]) == 2

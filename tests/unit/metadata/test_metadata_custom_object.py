@@ -722,7 +722,7 @@ def test_global_value_set_needs_no_values() -> None:
     [
         ("Bad__Name__c", "Invalid object API name 'Bad__Name__c'"),
         ("Trailing___c", "Invalid object API name"),
-        ("Setting__mdt", "only custom objects (__c) and standard objects"),
+        ("Setting__mdt", "only custom objects (__c), knowledge article types (__kav) and standard"),
         ("B" * 41 + "__c", "longer than 40 characters"),
     ],
 )
