@@ -16,14 +16,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
+from workroute.api.app import create_app
 from workroute.kernel.clock import ManualClock
 from workroute.metadata.deploy import deploy_source
 from workroute.org import Org
 
 RECORDS = int(os.environ.get("BENCH_RECORDS", "4000"))
 BATCH = 200
+REST_RECORDS = max(BATCH, RECORDS // 4)
 ROUNDS = 3
 NS = "http://soap.sforce.com/2006/04/metadata"
+ADMIN = "bench@example.com"
+PASSWORD = "Bench-pass-1"
 
 OBJECT = f"""<?xml version="1.0" encoding="UTF-8"?>
 <CustomObject xmlns="{NS}"><label>Job</label><pluralLabel>Jobs</pluralLabel>
@@ -84,7 +90,7 @@ def _org(folder: Path, with_rules: bool, actions: bool = True) -> tuple[Org, str
         database_url=f"sqlite+pysqlite:///{folder}/org.db",
         clock=ManualClock(datetime(2024, 1, 1, tzinfo=UTC)),
     )
-    admin = org.initialize(admin_username="bench@example.com", admin_password="Bench-pass-1")
+    admin = org.initialize(admin_username=ADMIN, admin_password=PASSWORD)
     pkg = folder / "pkg"
     (pkg / "objects").mkdir(parents=True)
     (pkg / "objects" / "Job__c.object").write_text(OBJECT)
@@ -114,6 +120,43 @@ def _round(org: Org, admin: str, n: int) -> float:
     return time.perf_counter() - start
 
 
+def _rest_round(client: TestClient, token: str, n: int) -> float:
+    """The same saves through the REST API (sObject Collections, a batch per request),
+    as a client's saves arrive; the app runs in-process, so no network is timed."""
+    url = "/services/data/v62.0/composite/sobjects"
+    auth = {"Authorization": f"Bearer {token}"}
+    rows = [
+        {"attributes": {"type": "Job__c"}, "Name": f"Job {i % 40}-{i}",
+         "Status__c": f"S{i % 40}", "Amount__c": i % 700}
+        for i in range(n)
+    ]  # fmt: skip
+    start = time.perf_counter()
+    ids: list[str] = []
+    for i in range(0, n, BATCH):
+        resp = client.post(url, json={"allOrNone": True, "records": rows[i : i + BATCH]},
+                           headers=auth)  # fmt: skip
+        assert resp.status_code == 200, resp.text
+        ids += [r["id"] for r in resp.json()]
+    for i in range(0, n, BATCH):
+        changes = [
+            {"attributes": {"type": "Job__c"}, "id": rid, "Amount__c": (k * 7) % 900}
+            for k, rid in enumerate(ids[i : i + BATCH])
+        ]
+        resp = client.patch(url, json={"allOrNone": True, "records": changes}, headers=auth)
+        assert resp.status_code == 200, resp.text
+    return time.perf_counter() - start
+
+
+def _client(org: Org) -> tuple[TestClient, str]:
+    client = TestClient(create_app(org))
+    resp = client.post(
+        "/services/oauth2/token",
+        data={"grant_type": "password", "username": ADMIN, "password": PASSWORD},
+    )
+    assert resp.status_code == 200, resp.text
+    return client, str(resp.json()["access_token"])
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in ("rules", "quiet", "plain"):
@@ -130,6 +173,12 @@ def main() -> None:
             with_rules.append(_round(ruled, admin_r, RECORDS))
             evaluation.append(_round(quiet, admin_q, RECORDS))
         marked = len(ruled.store.find("Job__c", Note__c="marked"))
+        rest_ruled, rest_plain = _client(ruled), _client(plain)
+        rest_with: list[float] = []
+        rest_without: list[float] = []
+        for _ in range(ROUNDS):
+            rest_without.append(_rest_round(*rest_plain, REST_RECORDS))
+            rest_with.append(_rest_round(*rest_ruled, REST_RECORDS))
         for org in (ruled, quiet, plain):
             org.close()
     w, q, p = (statistics.median(x) for x in (with_rules, evaluation, without))
@@ -145,4 +194,11 @@ def main() -> None:
     print(
         f"  of which evaluating the rules: {q / p:.2f}x; the rest is the second save that "
         "Salesforce's order of execution makes for records a field update changed"
+    )
+    rw, rp = statistics.median(rest_with), statistics.median(rest_without)
+    rest_saves = REST_RECORDS * 2
+    print(
+        f"  through the REST API ({REST_RECORDS} + {REST_RECORDS} saves in sObject Collections "
+        f"of {BATCH}): {rw:.3f} s vs {rp:.3f} s ({rest_saves / rw:,.0f} vs "
+        f"{rest_saves / rp:,.0f} saves/s), ratio {rw / rp:.2f}x"
     )
