@@ -23,7 +23,7 @@ from workroute.delivery.dispatcher import Dispatcher
 from workroute.delivery.outbox import Outbox
 from workroute.delivery.smtp import SmtpSettings
 from workroute.kernel.clock import Clock, SystemClock
-from workroute.kernel.errors import WorkrouteError
+from workroute.kernel.errors import RestrictedPicklistError, WorkrouteError
 from workroute.metadata.deploy import DeployHandler, default_handlers, deployed_components
 from workroute.metadata.email_template import template_from_component
 from workroute.metadata.retrieve import RetrieveResults
@@ -302,7 +302,26 @@ def _closed_from_status(ctx: SaveContext) -> None:
                 rec["ClosedDate"] = ctx.now
 
 
+def _queue_sobject_type(ctx: SaveContext) -> None:
+    """A queue may take records of any object that has owners, custom objects too, so
+    SobjectType is checked against the schema (and spelled as the schema spells it)
+    rather than against a fixed picklist."""
+    if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
+        return
+    for rec in ctx.new:
+        value = rec.get("SobjectType")
+        obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
+        if obj is None or not obj.has_owner:
+            raise RestrictedPicklistError(
+                f"bad value for restricted picklist field: {value} (queues take records "
+                "of objects that have owners)",
+                fields=["SobjectType"],
+            )
+        rec["SobjectType"] = obj.name
+
+
 def _install_builtin_hooks(hooks: Hooks) -> None:
     hooks.before_save("User", _normalize_user)
+    hooks.before_save("QueueSobject", _queue_sobject_type)
     hooks.before_save("Case", _closed_from_status)
     hooks.before_save("Task", _closed_from_status)
