@@ -23,7 +23,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from workroute.lang.formula.ast import Binary, NumberLit
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 _TRIGGERING = WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
 #: (record field, bounds ascending, the positions of the rules with those bounds)
-_Bounds = tuple[str, tuple[Decimal, ...], tuple[int, ...]]
+_Bounds = tuple[str, tuple[float, ...], tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class RuleIndex:
         below: list[_Bounds] = []
         for (name, is_above), entries in bounded.items():
             entries.sort()
-            group = (name, tuple(v for v, _ in entries), tuple(p for _, p in entries))
+            group = (name, tuple(float(v) for v, _ in entries), tuple(p for _, p in entries))
             (above if is_above else below).append(group)
         reads = tuple(_reads(obj, r) for r in rules)
         return cls(
@@ -154,23 +154,22 @@ def _index_item(criteria: CompiledCriteria) -> CompiledItem | None:
     return min(indexable, key=lambda i: len(i.equals_keys or ()))
 
 
-def _number(value: object) -> Decimal | None:
+def _number(value: object) -> float | None:
+    """A record value as a float for bisection (None when blank or not a number): the
+    bounds are loosened far beyond a float's rounding, so floats are exact enough."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int | float):
-        return Decimal(value)  # exact
     try:
-        return Decimal(str(value))
-    except InvalidOperation:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         return None
+    return None if number != number else number  # NaN
 
 
-_EPSILON = Decimal("1e-9")
+_EPSILON = 1e-9
 
 
-def _slack(value: Decimal) -> Decimal:
+def _slack(value: float) -> float:
     return abs(value) * _EPSILON + _EPSILON
 
 
