@@ -28,10 +28,13 @@ from workroute.metadata.deploy import DeployHandler, default_handlers, deployed_
 from workroute.metadata.email_template import template_from_component
 from workroute.metadata.retrieve import RetrieveResults
 from workroute.metadata.xmlio import ProblemLog
+from workroute.routing.engine import OmniEngine
+from workroute.routing.entry import install as install_routing
 from workroute.schema.codec import object_from_json, object_to_json
 from workroute.schema.model import ObjectDef
 from workroute.schema.registry import SchemaRegistry
 from workroute.schema.standard import load_standard_objects
+from workroute.store.events import EventLog
 from workroute.store.hooks import Hooks, Operation, SaveContext
 from workroute.store.sql.database import Database
 from workroute.store.store import Store
@@ -87,6 +90,9 @@ class Org:
         self.timers = Timers(db)
         self.outbox = Outbox(db)
         self.retrievals = RetrieveResults()
+        self.events = EventLog(db)
+        self.omni = OmniEngine(store, self.timers, self.events)
+        install_routing(self.omni, store.hooks)
         self.workflow = WorkflowEngine(store, self.timers)
         self.workflow_actions = WorkflowActions(self)
         self.workflow_actions.install()
@@ -320,8 +326,56 @@ def _queue_sobject_type(ctx: SaveContext) -> None:
         rec["SobjectType"] = obj.name
 
 
+def _queue_subject_type(ctx: SaveContext) -> None:
+    """QueueSubject (seed 003's name) is QueueSobject with SubjectType for SobjectType."""
+    if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
+        return
+    for rec in ctx.new:
+        value = rec.get("SubjectType")
+        obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
+        if obj is None or not obj.has_owner:
+            raise RestrictedPicklistError(
+                f"bad value for restricted picklist field: {value} (queues take records "
+                "of objects that have owners)",
+                fields=["SubjectType"],
+            )
+        rec["SubjectType"] = obj.name
+
+
+def _service_channel_fields(ctx: SaveContext) -> None:
+    """A channel takes records of any object that has owners (custom ones too), and its
+    status and secondary-priority fields are fields of that object; checked against
+    the schema rather than a fixed picklist, and spelled as the schema spells them."""
+    if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
+        return
+    for rec in ctx.new:
+        value = rec.get("RelatedEntity")
+        obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
+        if obj is None or not obj.has_owner:
+            raise RestrictedPicklistError(
+                f"bad value for restricted picklist field: {value} (a channel takes records "
+                "of an object that has owners)",
+                fields=["RelatedEntity"],
+            )
+        rec["RelatedEntity"] = obj.name
+        for name in ("StatusField", "SecRoutingPriorityField"):
+            field_name = rec.get(name)
+            if field_name in (None, ""):
+                continue
+            f = obj.field(str(field_name))
+            if f is None:
+                raise RestrictedPicklistError(
+                    f"bad value for restricted picklist field: {field_name} (no such field "
+                    f"on {obj.name})",
+                    fields=[name],
+                )
+            rec[name] = f.name
+
+
 def _install_builtin_hooks(hooks: Hooks) -> None:
     hooks.before_save("User", _normalize_user)
     hooks.before_save("QueueSobject", _queue_sobject_type)
+    hooks.before_save("QueueSubject", _queue_subject_type)
+    hooks.before_save("ServiceChannel", _service_channel_fields)
     hooks.before_save("Case", _closed_from_status)
     hooks.before_save("Task", _closed_from_status)

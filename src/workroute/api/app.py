@@ -18,6 +18,7 @@ from workroute.api.routes import (
     explain,
     metadata_rest,
     oauth,
+    omni,
     query,
     soap_metadata,
     sobjects,
@@ -146,5 +147,6 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(metadata_rest.router)
     app.include_router(automation.router)
     app.include_router(explain.router)
+    app.include_router(omni.router)
     app.add_middleware(_TrailingSlash)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -152,27 +152,31 @@ class Database:
         """
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
-            with _mapped_errors(), self._tables_undone_on_error(), current.begin_nested():
+            with (
+                _mapped_errors(),
+                self._tables_undone_on_error(),
+                self._rollback_callbacks(),
+                current.begin_nested(),
+            ):
                 yield current
             return
-        with self._write_lock, _mapped_errors(), self.engine.connect() as conn:
-            conn.info["wr_write"] = True
-            self._local.after_commit = []
-            try:
-                with self._tables_undone_on_error(), conn.begin():
-                    self._local.conn = conn
-                    yield conn
-            finally:
-                self._local.conn = None
-                conn.info.pop("wr_write", None)
-                callbacks: list[Callable[[], None]] = self._local.after_commit
+        with self._write_lock:
+            with _mapped_errors(), self.engine.connect() as conn:
+                conn.info["wr_write"] = True
                 self._local.after_commit = []
-        # Committed: run what the transaction asked for, then wake the listeners.
-        for callback in (*callbacks, *self.commit_listeners):
-            try:
-                callback()
-            except Exception:  # a listener must not turn a committed write into an error
-                log.exception("after-commit callback failed")
+                try:
+                    with self._tables_undone_on_error(), self._rollback_callbacks(), conn.begin():
+                        self._local.conn = conn
+                        yield conn
+                finally:
+                    self._local.conn = None
+                    conn.info.pop("wr_write", None)
+                    callbacks: list[Callable[[], None]] = self._local.after_commit
+                    self._local.after_commit = []
+            # Committed. What the transaction asked for runs still under the write lock,
+            # so no other writer commits before engine state has caught up.
+            _run_all(callbacks)
+        _run_all(self.commit_listeners)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current write transaction commits (never on rollback).
@@ -183,6 +187,29 @@ class Database:
         if getattr(self._local, "conn", None) is None:
             raise RuntimeError("on_commit needs a write transaction")
         self._local.after_commit.append(callback)
+
+    def on_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if the current transaction, or the savepoint this call is
+        in, rolls back. Engine state changed inside a transaction uses it to notice
+        that the database no longer agrees."""
+        stack: list[list[Callable[[], None]]] | None = getattr(self._local, "rollback", None)
+        if not stack:
+            raise RuntimeError("on_rollback needs a write transaction")
+        stack[-1].append(callback)
+
+    @contextmanager
+    def _rollback_callbacks(self) -> Iterator[None]:
+        stack: list[list[Callable[[], None]]] = self._local.__dict__.setdefault("rollback", [])
+        stack.append([])
+        try:
+            yield
+        except BaseException:
+            _run_all(stack.pop())
+            raise
+        else:
+            done = stack.pop()
+            if stack:
+                stack[-1].extend(done)
 
     def _note_table_change(self, key: str) -> None:
         """Remember an object's table as it was, to put it back if the DDL rolls back."""
@@ -251,6 +278,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _run_all(callbacks: Sequence[Callable[[], None]]) -> None:
+    for callback in list(callbacks):
+        try:
+            callback()
+        except Exception:  # a callback must not turn a finished write into an error
+            log.exception("transaction callback failed")
 
 
 @contextmanager

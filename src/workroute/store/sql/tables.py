@@ -168,6 +168,68 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
             Column("last_error", Text),
             Column("delivered_at", UTCDateTime),
         ),
+        # Domain events (agent console events, routing changes), written in the
+        # transaction that caused them; the id is the replay position.
+        "event": Table(
+            "wr_event",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("topic", String(80), nullable=False, index=True),
+            Column("user_id", String(18), index=True),
+            Column("payload", Text, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False),
+        ),
+        # Omni-Channel runtime state the router rebuilds its memory from: who is
+        # online (one row per agent), what holds their capacity (one row per piece of
+        # work), what a waiting item remembers between decisions, and decision traces.
+        "omni_agent": Table(
+            "wr_omni_agent",
+            metadata,
+            Column("user_id", String(18), primary_key=True),
+            Column("status_id", String(18), nullable=False),
+            Column("presence_id", String(18), nullable=False),
+            Column("idle_since", UTCDateTime, nullable=False),
+            Column("stats_at", UTCDateTime, nullable=False),
+        ),
+        "omni_load": Table(
+            "wr_omni_load",
+            metadata,
+            Column("work_id", String(18), primary_key=True),
+            Column("user_id", String(18), nullable=False, index=True),
+            Column("channel_id", String(18), nullable=False),
+            Column("work_item_id", String(18), nullable=False),
+            Column("psr_id", String(18)),
+            Column("weight", Float, nullable=False),
+            Column("percent", Float, nullable=False),
+            Column("opened", Boolean, nullable=False),
+            Column("skip_check", Boolean, nullable=False),
+        ),
+        "omni_item": Table(
+            "wr_omni_item",
+            metadata,
+            Column("psr_id", String(18), primary_key=True),
+            Column("dropped_groups", Integer, nullable=False),
+            Column("declined", Text, nullable=False),
+        ),
+        "routing_trace": Table(
+            "wr_routing_trace",
+            metadata,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("psr_id", String(18), index=True),
+            Column("work_id", String(18), index=True),
+            Column("at", UTCDateTime, nullable=False),
+            Column("trace", Text, nullable=False),
+        ),
+        "work_flag": Table(
+            "wr_work_flag",
+            metadata,
+            Column("work_id", String(18), primary_key=True),
+            Column("is_flagged", Boolean, nullable=False),
+            Column("message", Text),
+            Column("role", String(20), nullable=False),
+            Column("updated_by", String(18), nullable=False),
+            Column("updated_at", UTCDateTime, nullable=False),
+        ),
         "metadata_file": Table(
             "wr_metadata_file",
             metadata,

@@ -1,0 +1,1 @@
+"""Omni-Channel routing: presence, capacity, the router and the AgentWork lifecycle."""

@@ -1,0 +1,236 @@
+"""Agents as the router sees them: who is online, on which channels, with what load.
+
+Capacity (seed 003, CapacityWeight / CapacityPercentage): an agent's presence
+configuration gives a capacity C. A work item with a weight w uses w units; one with
+a percentage p uses p·C/100 units. An agent can take an item while the units in use
+plus the item's units stay within C, and never holds more than
+:data:`MAX_OPEN_ITEMS` items. Capacity 6 and weight 2 make three items, the fourth
+waits; a percentage of 100 fills the agent.
+
+The pool keeps, per channel, (channel, queue) and (channel, skill), heaps of the agents who
+could take work there, best first for each routing model. Entries are never updated
+in place: an agent's change bumps its version and pushes fresh entries, and stale ones
+are dropped when they reach the top.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workroute.routing.model import RoutingModel
+
+#: seed/issue: an agent never holds more than 100 open items.
+MAX_OPEN_ITEMS = 100
+#: Slack for float sums of weights and percentages at the capacity bound.
+EPSILON = 1e-9
+
+IndexKey = tuple[str, str, str]  # (channel id, "c", "") / (.., "q", queue) / (.., "s", skill)
+
+
+@dataclass(slots=True, eq=False)
+class Load:
+    """One piece of work holding an agent's capacity."""
+
+    work_id: str
+    work_item_id: str
+    channel_id: str
+    weight: float
+    percent: float
+    opened: bool = False
+    skip_check: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    user_id: str
+    status_id: str
+    channel_ids: frozenset[str]
+    capacity: float
+    presence_id: str
+    #: When the agent last received work, or came online: the routing tie-break.
+    idle_since: datetime
+    loads: dict[str, Load] = field(default_factory=dict)
+    skills: dict[str, float] = field(default_factory=dict)
+    queues: frozenset[str] = frozenset()
+    version: int = 0
+    #: The index keys the agent is filed under (as of the last ``AgentPool.put``).
+    keys: tuple[IndexKey, ...] = ()
+    #: Presence statistics of the current status session (UserServicePresence):
+    #: when they were last brought up to date, and the sums since the session began.
+    session_start: datetime | None = None
+    stats_at: datetime | None = None
+    unit_seconds: float = 0.0
+    idle_seconds: float = 0.0
+    at_capacity_seconds: float = 0.0
+
+    def accumulate(self, now: datetime) -> None:
+        """Bring the session statistics up to ``now`` at the current workload; call it
+        before every change of workload."""
+        if self.stats_at is None:
+            self.stats_at = now
+            return
+        dt = max(0.0, (now - self.stats_at).total_seconds())
+        used = self.used
+        self.unit_seconds += used * dt
+        if used <= EPSILON:
+            self.idle_seconds += dt
+        if self.capacity > 0 and used + EPSILON >= self.capacity:
+            self.at_capacity_seconds += dt
+        self.stats_at = now
+
+    def average_capacity(self, now: datetime) -> float:
+        """Time-weighted average of the units in use over the session so far."""
+        start = self.session_start or now
+        span = (now - start).total_seconds()
+        return round(self.unit_seconds / span, 4) if span > 0 else round(self.used, 4)
+
+    @property
+    def used(self) -> float:
+        c = self.capacity
+        return sum(ld.weight + ld.percent * c / 100.0 for ld in self.loads.values())
+
+    @property
+    def free(self) -> float:
+        return self.capacity - self.used
+
+    @property
+    def open_count(self) -> int:
+        return len(self.loads)
+
+    def units(self, weight: float, percent: float) -> float:
+        return weight + percent * self.capacity / 100.0
+
+    def fits(self, weight: float, percent: float) -> bool:
+        return (
+            self.open_count < MAX_OPEN_ITEMS
+            and self.used + self.units(weight, percent) <= self.capacity + EPSILON
+        )
+
+    def workload(self) -> float:
+        """The workload the console toolkit reports: units in use."""
+        return round(self.used, 6)
+
+
+_Entry = tuple[float, float, str, int]  # (score, idle since, user id, version)
+
+
+class AgentPool:
+    """The online agents and their per-queue and per-skill heaps."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, Agent] = {}
+        self._members: dict[IndexKey, set[str]] = defaultdict(set)
+        self._heaps: dict[tuple[IndexKey, RoutingModel], list[_Entry]] = {}
+
+    def __len__(self) -> int:
+        return len(self.agents)
+
+    def get(self, user_id: str) -> Agent | None:
+        return self.agents.get(user_id)
+
+    def keys_of(self, agent: Agent) -> Iterator[IndexKey]:
+        for ch in agent.channel_ids:
+            yield (ch, "c", "")
+            for q in agent.queues:
+                yield (ch, "q", q)
+            for s in agent.skills:
+                yield (ch, "s", s)
+
+    # -- changes -----------------------------------------------------------------
+
+    def put(self, agent: Agent) -> None:
+        """Add an agent, or re-index one whose channels, queues or skills changed."""
+        old = self.agents.get(agent.user_id)
+        if old is not None:
+            for key in old.keys:
+                self._members[key].discard(old.user_id)
+        self.agents[agent.user_id] = agent
+        agent.keys = tuple(self.keys_of(agent))
+        for key in agent.keys:
+            self._members[key].add(agent.user_id)
+        self.touch(agent)
+
+    def remove(self, user_id: str) -> Agent | None:
+        agent = self.agents.pop(user_id, None)
+        if agent is not None:
+            agent.version += 1
+            for key in agent.keys:
+                self._members[key].discard(user_id)
+        return agent
+
+    def touch(self, agent: Agent) -> None:
+        """The agent's load changed: push fresh heap entries."""
+        agent.version += 1
+        if agent.open_count >= MAX_OPEN_ITEMS or agent.free <= EPSILON:
+            return  # takes nothing until something is released (touched again)
+        for key in agent.keys:
+            for model in (RoutingModel.LEAST_ACTIVE, RoutingModel.MOST_AVAILABLE):
+                heap = self._heaps.get((key, model))
+                if heap is not None:
+                    heapq.heappush(heap, _entry(agent, model))
+                    if len(heap) > 4 * len(self._members[key]) + 64:
+                        self._rebuild(key, model)
+
+    def members(self, key: IndexKey) -> set[str]:
+        return self._members.get(key) or set()
+
+    # -- choosing ----------------------------------------------------------------
+
+    def best(
+        self,
+        key: IndexKey,
+        model: RoutingModel,
+        weight: float,
+        percent: float,
+        accept: Callable[[Agent], bool],
+    ) -> Agent | None:
+        """The best agent of ``key`` for ``model`` who fits the work and ``accept``s.
+
+        LeastActive: fewest open items; MostAvailable: most free units. Ties go to
+        the agent idle longest (who received work longest ago, or came online
+        longest ago if they have had none since), then to the lower user id.
+        """
+        heap = self._heaps.get((key, model))
+        if heap is None:
+            heap = self._rebuild(key, model)
+        popped: list[_Entry] = []
+        found: Agent | None = None
+        try:
+            while heap:
+                entry = heap[0]
+                agent = self.agents.get(entry[2])
+                if agent is None or agent.version != entry[3]:
+                    heapq.heappop(heap)
+                    continue
+                if model is RoutingModel.MOST_AVAILABLE and not percent:
+                    if -entry[0] + EPSILON < weight:
+                        break  # nobody below has more room
+                popped.append(heapq.heappop(heap))
+                if agent.fits(weight, percent) and accept(agent):
+                    found = agent
+                    break
+        finally:
+            for e in popped:
+                heapq.heappush(heap, e)
+        return found
+
+    def _rebuild(self, key: IndexKey, model: RoutingModel) -> list[_Entry]:
+        heap = [
+            _entry(a, model)
+            for uid in self._members.get(key, ())
+            if (a := self.agents.get(uid)) is not None
+            and a.open_count < MAX_OPEN_ITEMS
+            and a.free > EPSILON
+        ]
+        heapq.heapify(heap)
+        self._heaps[(key, model)] = heap
+        return heap
+
+
+def _entry(agent: Agent, model: RoutingModel) -> _Entry:
+    score = float(agent.open_count) if model is RoutingModel.LEAST_ACTIVE else -agent.free
+    return (score, agent.idle_since.timestamp(), agent.user_id, agent.version)

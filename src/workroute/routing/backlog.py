@@ -1,0 +1,168 @@
+"""Work waiting to be routed, in routing order, grouped by what it needs.
+
+Order (seed 003 and Salesforce's documented routing): RoutingPriority, lower first;
+then the secondary priority (lower first, work without one after work with one); then
+age: CustomRequestedDateTime when set, else when the work was first requested — a
+declined or timed-out item keeps its age; then arrival order.
+
+Items that need the same thing (same queue or same set of skills and levels, same
+channel, model and capacity) share a *lane*. If the first item of a lane finds no
+agent, none of the lane's items can, so a routing pass looks at each lane's head only
+and drops a lane for the rest of the pass as soon as its head is stuck.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workroute.routing.model import RoutingModel, RoutingType
+
+#: Secondary priority of work that has none (after every real value).
+NO_SECONDARY = 1 << 30
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkillNeed:
+    skill_id: str
+    level: float
+    additional: bool = False
+    priority: int = 0
+    requirement_id: str | None = None
+
+
+@dataclass(slots=True, eq=False, kw_only=True)
+class Pending:
+    """A PendingServiceRouting as the router holds it."""
+
+    psr_id: str
+    work_item_id: str
+    channel_id: str
+    routing_type: RoutingType
+    model: RoutingModel
+    queue_id: str | None
+    priority: int
+    secondary: int | None
+    requested_at: datetime
+    seq: int
+    weight: float
+    percent: float
+    push_timeout: int = 0
+    preferred_user_id: str | None = None
+    preferred_required: bool = False
+    skills: tuple[SkillNeed, ...] = ()
+    drop_timeout: int | None = None
+    #: How many groups of additional skills are dropped (highest SkillPriority first).
+    dropped_groups: int = 0
+    is_transfer: bool = False
+    #: Agents who declined (or timed out on) this item since the last reset.
+    declined: set[str] = field(default_factory=set)
+    last_declined: str | None = None
+    #: The active AgentWork, while the item is with an agent.
+    work_id: str | None = None
+    lane: tuple[object, ...] = ()
+
+    @property
+    def sort_key(self) -> tuple[int, int, float, int]:
+        return (
+            self.priority,
+            NO_SECONDARY if self.secondary is None else self.secondary,
+            self.requested_at.timestamp(),
+            self.seq,
+        )
+
+    def drop_groups(self) -> list[int]:
+        """SkillPriority values of the additional skills, in drop order (highest first)."""
+        return sorted({s.priority for s in self.skills if s.additional}, reverse=True)
+
+    def dropped_priorities(self) -> set[int]:
+        return set(self.drop_groups()[: self.dropped_groups])
+
+    def active_skills(self) -> tuple[SkillNeed, ...]:
+        dropped = self.dropped_priorities()
+        return tuple(s for s in self.skills if not (s.additional and s.priority in dropped))
+
+    def compute_lane(self) -> tuple[object, ...]:
+        if self.preferred_required and self.preferred_user_id:
+            need: object = ("user", self.preferred_user_id)
+        elif self.routing_type is RoutingType.QUEUE_BASED:
+            need = ("queue", self.queue_id)
+        else:
+            need = ("skills", tuple(sorted((s.skill_id, s.level) for s in self.active_skills())))
+        return (self.channel_id, self.model.value, need, self.weight, self.percent)
+
+
+class Backlog:
+    """Waiting items by PendingServiceRouting id, in lanes ordered by routing order."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Pending] = {}
+        self._lanes: dict[tuple[object, ...], list[tuple[tuple[int, int, float, int], str]]] = {}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def get(self, psr_id: str) -> Pending | None:
+        return self.items.get(psr_id)
+
+    def add(self, item: Pending) -> None:
+        """Add or re-queue an item (its lane is recomputed)."""
+        self._seq = max(self._seq, item.seq)
+        self.items[item.psr_id] = item
+        self.requeue(item)
+
+    def requeue(self, item: Pending) -> None:
+        item.lane = item.compute_lane()
+        if item.work_id is None and item.model is not RoutingModel.EXTERNAL:
+            heapq.heappush(self._lanes.setdefault(item.lane, []), (item.sort_key, item.psr_id))
+
+    def remove(self, psr_id: str) -> Pending | None:
+        return self.items.pop(psr_id, None)
+
+    def waiting(self) -> Iterator[Pending]:
+        """Items not with an agent (external ones included), in no particular order."""
+        return (i for i in self.items.values() if i.work_id is None)
+
+    def _live(self, lane: tuple[object, ...], entry: tuple[object, str]) -> Pending | None:
+        item = self.items.get(entry[1])
+        if (
+            item is None
+            or item.work_id is not None
+            or item.lane != lane
+            or item.sort_key != entry[0]
+            or item.model is RoutingModel.EXTERNAL
+        ):
+            return None
+        return item
+
+    def head(self, lane: tuple[object, ...]) -> Pending | None:
+        heap = self._lanes.get(lane)
+        while heap:
+            item = self._live(lane, heap[0])
+            if item is not None:
+                return item
+            heapq.heappop(heap)
+        if heap is not None:
+            del self._lanes[lane]
+        return None
+
+    def pop_head(self, lane: tuple[object, ...]) -> None:
+        heap = self._lanes.get(lane)
+        if heap:
+            heapq.heappop(heap)
+
+    def heads(self) -> list[tuple[tuple[int, int, float, int], tuple[object, ...]]]:
+        """(sort key, lane) of every lane's first item."""
+        out = []
+        for lane in list(self._lanes):
+            item = self.head(lane)
+            if item is not None:
+                out.append((item.sort_key, lane))
+        return out

@@ -1,0 +1,191 @@
+"""Making routing decisions durable, a pass at a time, in bulk.
+
+One transaction per pass writes, for every decision: the AgentWork (Assigned, or
+Opened at once when the agent's presence configuration auto-accepts), the
+PendingServiceRouting update (IsPushed), AgentWorkSkill rows for skills-based work,
+the agent's load row, the push-timeout timer, the decision trace and the console
+events (work assigned, workload changed); then each agent's presence statistics.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, insert
+
+from workroute.routing.agents import Agent, Load
+from workroute.routing.model import RoutingType, WorkStatus
+from workroute.routing.router import Decision
+from workroute.store.events import Event
+
+if TYPE_CHECKING:
+    from workroute.routing.engine import OmniEngine
+
+# Console events (seed 003, "Events for Omni-Channel"); topics are "omni/<name>".
+LOGIN_SUCCESS = "omni/loginSuccess"
+STATUS_CHANGED = "omni/statusChanged"
+LOGOUT = "omni/logout"
+WORK_ASSIGNED = "omni/workAssigned"
+WORK_ACCEPTED = "omni/workAccepted"
+WORK_DECLINED = "omni/workDeclined"
+WORK_CLOSED = "omni/workClosed"
+WORK_FLAG_UPDATED = "omni/workFlagUpdated"
+WORKLOAD_CHANGED = "omni/workloadChanged"
+#: Changes of PendingServiceRouting records, for external routers.
+PSR_CHANGED = "omni/PendingServiceRouting"
+
+
+def work_event(topic: str, user_id: str, work_id: str, work_item_id: str) -> Event:
+    return Event(
+        topic=topic, user_id=user_id, payload={"workId": work_id, "workItemId": work_item_id}
+    )
+
+
+def workload_event(agent: Agent, previous: float) -> Event:
+    return Event(
+        topic=WORKLOAD_CHANGED,
+        user_id=agent.user_id,
+        payload={
+            "configuredCapacity": agent.capacity,
+            "previousWorkload": round(previous, 6),
+            "newWorkload": agent.workload(),
+        },
+    )
+
+
+def write_assignments(
+    engine: OmniEngine, conn: Connection, decisions: Sequence[Decision], now: datetime
+) -> None:
+    from workroute.routing.console import accept_effects, save_presence_stats
+
+    setup = engine.setup
+    store = engine.store
+    works: list[dict[str, object]] = []
+    skills: list[dict[str, object]] = []
+    loads: list[dict[str, object]] = []
+    traces: list[dict[str, object]] = []
+    events: list[Event] = []
+    auto: list[tuple[str, str, str, str | None]] = []
+    before: dict[str, float] = {}
+    for d in decisions:
+        item, agent = d.item, d.agent
+        work_id = item.work_id
+        assert work_id is not None
+        load = agent.loads[work_id]
+        before.setdefault(agent.user_id, agent.used - agent.units(load.weight, load.percent))
+        channel = setup.channels.get(item.channel_id)
+        opened = setup.presence_for(agent.user_id).auto_accept
+        row: dict[str, object] = {
+            "Id": work_id,
+            "UserId": agent.user_id,
+            "OwnerId": agent.user_id,
+            "WorkItemId": item.work_item_id,
+            "ServiceChannelId": item.channel_id,
+            "PendingServiceRoutingId": item.psr_id,
+            "Status": (WorkStatus.OPENED if opened else WorkStatus.ASSIGNED).value,
+            "RoutingType": item.routing_type.value,
+            "RoutingModel": item.model.value,
+            "RoutingPriority": item.priority,
+            "SecondaryRoutingPriority": item.secondary,
+            "CapacityWeight": item.weight if item.weight else None,
+            "CapacityPercentage": item.percent if item.percent else None,
+            "PushTimeout": item.push_timeout,
+            "RequestDateTime": item.requested_at,
+            "AssignedDateTime": now,
+            "OriginalGroupId": item.queue_id,
+            "OriginalQueueId": item.queue_id,
+            "PreferredUserId": item.preferred_user_id,
+            "IsPreferredUserRequired": item.preferred_required,
+            "CapacityModel": channel.capacity_model.value if channel else None,
+        }
+        if opened:
+            row["AcceptDateTime"] = now
+            row["SpeedToAnswer"] = seconds_between(item.requested_at, now)
+            load.opened = True
+        works.append(row)
+        if item.routing_type is RoutingType.SKILLS_BASED:
+            dropped = item.dropped_priorities()
+            skills.extend(
+                {
+                    "AgentWorkId": work_id,
+                    "SkillId": s.skill_id,
+                    "SkillLevel": s.level,
+                    "IsAdditionalSkill": s.additional,
+                    "SkillPriority": s.priority,
+                    "WasDropped": s.additional and s.priority in dropped,
+                }
+                for s in item.skills
+            )
+        loads.append(load_row(agent.user_id, item.psr_id, load))
+        traces.append(
+            {
+                "psr_id": item.psr_id,
+                "work_id": work_id,
+                "at": now,
+                "trace": json.dumps(d.trace.to_json()),
+            }
+        )
+        events.append(work_event(WORK_ASSIGNED, agent.user_id, work_id, item.work_item_id))
+        if opened:
+            auto.append((work_id, agent.user_id, item.work_item_id, item.psr_id))
+        elif item.push_timeout > 0:
+            from workroute.routing.engine import PUSH_TIMEOUT, push_key
+
+            engine.timers.schedule(
+                conn,
+                kind=PUSH_TIMEOUT,
+                key=push_key(work_id),
+                due_at=now + timedelta(seconds=item.push_timeout),
+                payload={"workId": work_id},
+                now=now,
+                object_name="AgentWork",
+                record_id=work_id,
+            )
+    admin = engine.system_user_id()
+    with engine.internal():
+        store.insert("AgentWork", works, user_id=admin)
+        if skills:
+            store.insert("AgentWorkSkill", skills, user_id=admin)
+        pushed = [
+            {"Id": d.item.psr_id, "IsPushed": True, "IsPushAttempted": True}
+            for d in decisions
+            if d.item.work_id not in {a[0] for a in auto}
+        ]
+        if pushed:
+            store.update("PendingServiceRouting", pushed, user_id=admin)
+    conn.execute(insert(engine.db.system["omni_load"]), loads)
+    conn.execute(insert(engine.db.system["routing_trace"]), traces)
+    agents = _unique(d.agent for d in decisions)
+    events.extend(workload_event(a, before[a.user_id]) for a in agents)
+    engine.publish(conn, events)
+    for work_id, user_id, work_item_id, psr_id in auto:
+        accept_effects(engine, conn, work_id, user_id, work_item_id, psr_id, now)
+    save_presence_stats(engine, conn, agents, now)
+
+
+def load_row(user_id: str, psr_id: str | None, load: Load) -> dict[str, object]:
+    return {
+        "work_id": load.work_id,
+        "user_id": user_id,
+        "channel_id": load.channel_id,
+        "work_item_id": load.work_item_id,
+        "psr_id": psr_id,
+        "weight": load.weight,
+        "percent": load.percent,
+        "opened": load.opened,
+        "skip_check": load.skip_check,
+    }
+
+
+def _unique(agents: Iterable[Agent]) -> list[Agent]:
+    seen: dict[str, Agent] = {}
+    for a in agents:
+        seen.setdefault(a.user_id, a)
+    return list(seen.values())
+
+
+def seconds_between(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds()))

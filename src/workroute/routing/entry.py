@@ -1,0 +1,502 @@
+"""How work enters (and leaves) routing: the save hooks of the Omni-Channel objects.
+
+- A record of a channel's RelatedEntity given an Omni-Channel queue as owner gets a
+  queue-based PendingServiceRouting with the queue's routing configuration (seed 003,
+  PendingServiceRouting: "Queue-based routing sets a work item's priority from the
+  routing configuration"). Moving it out of the queue, or deleting it, withdraws it.
+- A client creates a skills-based PendingServiceRouting with SkillRequirements and
+  then sets IsReadyForRouting; from then on neither can be edited. Serial goes up on
+  every change.
+- An external router creates AgentWork through the API for a PendingServiceRouting
+  (seed 003, External Routing); capacity is checked unless ShouldSkipCapacityCheck.
+- AgentWork fields cannot be updated through the API, and only Closed, Declined or
+  Unavailable work can be deleted (seed 003, AgentWork usage).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from workroute.kernel.errors import (
+    DeleteFailedError,
+    DuplicateValueError,
+    FieldIntegrityError,
+    InvalidCrossReferenceKeyError,
+    InvalidFieldForInsertUpdateError,
+    LimitExceededError,
+    RequiredFieldMissingError,
+)
+from workroute.routing.agents import EPSILON, MAX_OPEN_ITEMS, Load
+from workroute.routing.effects import (
+    PSR_CHANGED,
+    WORK_ASSIGNED,
+    load_row,
+    work_event,
+    workload_event,
+)
+from workroute.routing.engine import PUSH_TIMEOUT, pending_from_row, push_key, skill_needs
+from workroute.routing.model import RoutingModel, RoutingType, WorkStatus
+from workroute.store.events import Event
+from workroute.store.hooks import Hooks, Operation, SaveContext
+
+if TYPE_CHECKING:
+    from workroute.routing.engine import OmniEngine
+
+PSR = "pendingservicerouting"
+
+
+def install(engine: OmniEngine, hooks: Hooks) -> None:
+    hooks.before_save("PendingServiceRouting", lambda ctx: _psr_before(engine, ctx))
+    hooks.after_save("PendingServiceRouting", lambda ctx: _psr_after(engine, ctx))
+    hooks.before_save("SkillRequirement", lambda ctx: _requirement_before(engine, ctx))
+    hooks.before_save("AgentWork", lambda ctx: _work_before(engine, ctx))
+    hooks.after_save("AgentWork", lambda ctx: _work_after(engine, ctx))
+    hooks.after_save(None, lambda ctx: _any_after(engine, ctx))
+
+
+# -- PendingServiceRouting -----------------------------------------------------------
+
+
+def _psr_before(engine: OmniEngine, ctx: SaveContext) -> None:
+    if ctx.operation is Operation.INSERT:
+        for rec in ctx.new:
+            rec["Serial"] = 1
+            if engine.is_internal:
+                continue
+            _check_api_psr(engine, ctx, rec)
+    elif ctx.operation is Operation.UPDATE:
+        for rec, old in zip(ctx.new, ctx.old, strict=True):
+            assert old is not None
+            if not engine.is_internal and old.get("IsReadyForRouting"):
+                raise FieldIntegrityError(
+                    "a PendingServiceRouting that is ready for routing cannot be edited",
+                    fields=["IsReadyForRouting"],
+                )
+            rec["Serial"] = int(old.get("Serial") or 0) + 1  # type: ignore[call-overload]
+
+
+def _check_api_psr(engine: OmniEngine, ctx: SaveContext, rec: dict[str, Any]) -> None:
+    for name in ("ServiceChannelId", "WorkItemId"):
+        if not rec.get(name):
+            raise RequiredFieldMissingError(f"Required fields are missing: [{name}]", fields=[name])
+    routing_type = rec.get("RoutingType") or RoutingType.SKILLS_BASED.value
+    if routing_type != RoutingType.SKILLS_BASED.value:
+        raise FieldIntegrityError(
+            "queue-based routing requests are made by giving the record to a queue; "
+            "create PendingServiceRouting with RoutingType SkillsBased",
+            fields=["RoutingType"],
+        )
+    rec["RoutingType"] = routing_type
+    rec["RoutingModel"] = rec.get("RoutingModel") or RoutingModel.MOST_AVAILABLE.value
+    if rec["RoutingModel"] == RoutingModel.EXTERNAL.value:
+        raise FieldIntegrityError(
+            "skills-based requests are routed by Omni-Channel (LeastActive or MostAvailable)",
+            fields=["RoutingModel"],
+        )
+    channel = engine.setup.channels.get(str(rec["ServiceChannelId"]))
+    if channel is None:
+        raise InvalidCrossReferenceKeyError(
+            f"no service channel with id {rec['ServiceChannelId']}", fields=["ServiceChannelId"]
+        )
+    item_obj = engine.store.schema.object_for_id(str(rec["WorkItemId"]))
+    if item_obj is None or item_obj.name.lower() != channel.related_entity.lower():
+        raise FieldIntegrityError(
+            f"the work item must be a {channel.related_entity} for channel "
+            f"{channel.developer_name}",
+            fields=["WorkItemId"],
+        )
+    weight, percent = rec.get("CapacityWeight"), rec.get("CapacityPercentage")
+    if (weight is None) == (percent is None):
+        raise FieldIntegrityError(
+            "give exactly one of CapacityWeight and CapacityPercentage",
+            fields=["CapacityWeight", "CapacityPercentage"],
+        )
+    if percent is not None and not 0 <= float(percent) <= 100:
+        raise FieldIntegrityError(
+            "CapacityPercentage must be 0 to 100", fields=["CapacityPercentage"]
+        )
+    if weight is not None and float(weight) < 0:
+        raise FieldIntegrityError("CapacityWeight cannot be negative", fields=["CapacityWeight"])
+    for name in ("PushTimeout", "DropAdditionalSkillsTimeout"):
+        value = rec.get(name)
+        if value is not None and int(value) < 0:
+            raise FieldIntegrityError(f"{name} cannot be negative", fields=[name])
+    if any(_psr_for_item(engine, str(rec["WorkItemId"]))):
+        raise DuplicateValueError(
+            f"work item {rec['WorkItemId']} already has a PendingServiceRouting",
+            fields=["WorkItemId"],
+        )
+    _check_limits(engine, 1)
+
+
+def _psr_for_item(engine: OmniEngine, work_item_id: str) -> list[dict[str, Any]]:
+    return engine.store.find("PendingServiceRouting", WorkItemId=work_item_id)
+
+
+def _check_limits(engine: OmniEngine, adding: int) -> bool:
+    """True when ``adding`` more requests stay within the org's limits."""
+    limit = engine.limits.max_pending_requests
+    if limit is None:
+        return True
+    if len(engine.backlog) + adding > limit:
+        if engine.is_internal:
+            return False
+        raise LimitExceededError(f"the org's limit of {limit} pending routing requests is reached")
+    return True
+
+
+def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
+    engine.ensure(ctx.conn)
+    events = []
+    kind = {"insert": "created", "update": "updated", "delete": "deleted"}.get(ctx.operation.value)
+    for rec in ctx.new:
+        psr_id = str(rec["Id"])
+        if kind:
+            events.append(
+                Event(topic=PSR_CHANGED, payload={"type": kind, "sobject": _psr_event(rec)})
+            )
+        if ctx.operation is Operation.DELETE:
+            _withdraw(engine, ctx, psr_id)
+            continue
+        if rec.get("IsReadyForRouting") and engine.backlog.get(psr_id) is None:
+            needs = [r for r in engine.store.find("SkillRequirement", RelatedRecordId=psr_id)]
+            item = pending_from_row(engine, rec, skill_needs(needs), engine.backlog.next_seq())
+            engine.backlog.add(item)
+            engine.schedule_drop(ctx.conn, item)
+            engine.want_routing()
+    engine.publish(ctx.conn, events)
+
+
+def _psr_event(rec: dict[str, Any]) -> dict[str, object]:
+    keys = (
+        "Id",
+        "Serial",
+        "QueueId",
+        "GroupId",
+        "WorkItemId",
+        "IsPushed",
+        "IsTransfer",
+        "ServiceChannelId",
+        "LastDeclinedAgentSession",
+        "RoutingModel",
+        "RoutingType",
+        "CreatedDate",
+    )
+    return {k: rec.get(k) for k in keys}
+
+
+def _withdraw(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
+    """The request is gone: its assigned work is Canceled (seed 003, AgentWork.Status)."""
+    item = engine.forget_item(ctx.conn, psr_id)
+    if item is None or item.work_id is None or engine.is_internal:
+        return
+    rows = engine.store.get_many("AgentWork", [item.work_id])
+    if rows and rows[0].get("Status") == WorkStatus.ASSIGNED.value:
+        user_id = str(rows[0]["UserId"])
+        with engine.internal():
+            engine.store.update(
+                "AgentWork",
+                [
+                    {
+                        "Id": item.work_id,
+                        "Status": WorkStatus.CANCELED.value,
+                        "CancelDateTime": ctx.now,
+                    }
+                ],
+                user_id=ctx.user_id,
+            )
+        engine.timers.cancel_keys(ctx.conn, [push_key(item.work_id)])
+        engine.release(ctx.conn, user_id, item.work_id)
+
+
+# -- SkillRequirement --------------------------------------------------------------
+
+
+def _requirement_before(engine: OmniEngine, ctx: SaveContext) -> None:
+    if engine.is_internal:
+        return
+    for rec in ctx.new:
+        related = str(rec.get("RelatedRecordId") or "")
+        if not related.startswith("0JR"):
+            continue
+        rows = engine.store.get_many("PendingServiceRouting", [related])
+        if rows and rows[0].get("IsReadyForRouting"):
+            raise FieldIntegrityError(
+                "the skill requirements of a PendingServiceRouting that is ready for "
+                "routing cannot be changed",
+                fields=["RelatedRecordId"],
+            )
+        level = rec.get("SkillLevel")
+        if level is not None and not 0 <= float(level) <= 99.99:  # type: ignore[arg-type]
+            raise FieldIntegrityError("SkillLevel must be 0 to 99.99", fields=["SkillLevel"])
+
+
+# -- AgentWork -------------------------------------------------------------------------
+
+
+def _work_before(engine: OmniEngine, ctx: SaveContext) -> None:
+    if engine.is_internal:
+        return
+    if ctx.operation is Operation.UPDATE:
+        raise InvalidFieldForInsertUpdateError(
+            "AgentWork fields cannot be updated; use the Omni-Channel methods"
+        )
+    if ctx.operation is Operation.DELETE:
+        for rec in ctx.new:
+            if rec.get("Status") not in ("Closed", "Declined", "Unavailable"):
+                raise DeleteFailedError(
+                    f"AgentWork {rec['Id']} is {rec.get('Status')}: only Closed, Declined or "
+                    "Unavailable work can be deleted"
+                )
+        return
+    if ctx.operation is Operation.INSERT:
+        engine.ensure(ctx.conn)
+        planned: dict[str, float] = {}
+        for rec in ctx.new:
+            _check_api_work(engine, ctx, rec, planned)
+
+
+def _check_api_work(
+    engine: OmniEngine, ctx: SaveContext, rec: dict[str, Any], planned: dict[str, float]
+) -> None:
+    for name in ("UserId", "WorkItemId", "ServiceChannelId"):
+        if not rec.get(name):
+            raise RequiredFieldMissingError(f"Required fields are missing: [{name}]", fields=[name])
+    user_id = str(rec["UserId"])
+    channel_id = str(rec["ServiceChannelId"])
+    if channel_id not in engine.setup.channels:
+        raise InvalidCrossReferenceKeyError(
+            f"no service channel with id {channel_id}", fields=["ServiceChannelId"]
+        )
+    agent = engine.pool.get(user_id)
+    if agent is None or channel_id not in agent.channel_ids:
+        raise FieldIntegrityError(
+            f"user {user_id} is not online in a presence status for this channel",
+            fields=["UserId"],
+        )
+    psr: dict[str, Any] | None = None
+    if rec.get("PendingServiceRoutingId"):
+        rows = engine.store.get_many("PendingServiceRouting", [str(rec["PendingServiceRoutingId"])])
+        if not rows:
+            raise InvalidCrossReferenceKeyError(
+                "no such PendingServiceRouting", fields=["PendingServiceRoutingId"]
+            )
+        psr = rows[0]
+        if str(psr["WorkItemId"]) != str(rec["WorkItemId"]):
+            raise FieldIntegrityError(
+                "WorkItemId differs from the PendingServiceRouting's", fields=["WorkItemId"]
+            )
+        item = engine.backlog.get(str(psr["Id"]))
+        if item is not None and item.work_id is not None:
+            raise FieldIntegrityError(
+                "this PendingServiceRouting is already with an agent",
+                fields=["PendingServiceRoutingId"],
+            )
+    weight = float((psr or rec).get("CapacityWeight") or 0)
+    percent = float((psr or rec).get("CapacityPercentage") or 0)
+    if not weight and not percent:
+        weight = 1.0
+    units = agent.units(weight, percent) + planned.get(user_id, 0.0)
+    if not rec.get("ShouldSkipCapacityCheck"):
+        if agent.used + units > agent.capacity + EPSILON or agent.open_count >= MAX_OPEN_ITEMS:
+            raise FieldIntegrityError(
+                f"user {user_id} has no capacity for this work "
+                "(set ShouldSkipCapacityCheck to go over it)",
+                fields=["UserId"],
+            )
+    planned[user_id] = units
+    now = ctx.now
+    rec.update(
+        Status=WorkStatus.ASSIGNED.value,
+        OwnerId=user_id,
+        AssignedDateTime=now,
+        CapacityWeight=weight or None,
+        CapacityPercentage=percent or None,
+    )
+    if psr is not None:
+        requested = psr.get("CustomRequestedDateTime") or psr.get("CreatedDate")
+        rec.update(
+            RequestDateTime=requested,
+            RoutingType=psr.get("RoutingType"),
+            RoutingModel=psr.get("RoutingModel"),
+            RoutingPriority=psr.get("RoutingPriority"),
+            SecondaryRoutingPriority=psr.get("SecondaryRoutingPriority"),
+            PushTimeout=psr.get("PushTimeout"),
+            OriginalGroupId=psr.get("GroupId"),
+            OriginalQueueId=psr.get("GroupId"),
+        )
+    else:
+        rec.setdefault("RequestDateTime", now)
+    channel = engine.setup.channels[channel_id]
+    rec["CapacityModel"] = channel.capacity_model.value
+
+
+def _float(value: object) -> float:
+    return float(value or 0)  # type: ignore[arg-type]
+
+
+def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
+    if engine.is_internal or ctx.operation is not Operation.INSERT:
+        return
+    now = ctx.now
+    events: list[Event] = []
+    loads = []
+    for rec in ctx.new:
+        user_id = str(rec["UserId"])
+        agent = engine.pool.get(user_id)
+        assert agent is not None  # checked before the save
+        previous = agent.used
+        agent.accumulate(now)
+        load = Load(
+            work_id=str(rec["Id"]),
+            work_item_id=str(rec["WorkItemId"]),
+            channel_id=str(rec["ServiceChannelId"]),
+            weight=_float(rec.get("CapacityWeight")),
+            percent=_float(rec.get("CapacityPercentage")),
+            skip_check=bool(rec.get("ShouldSkipCapacityCheck")),
+        )
+        agent.loads[load.work_id] = load
+        agent.idle_since = now
+        engine.pool.touch(agent)
+        psr_id = str(rec["PendingServiceRoutingId"]) if rec.get("PendingServiceRoutingId") else None
+        loads.append(load_row(user_id, psr_id, load))
+        item = engine.backlog.get(psr_id) if psr_id else None
+        if item is not None:
+            item.work_id = load.work_id
+            with engine.internal():
+                engine.store.update(
+                    "PendingServiceRouting",
+                    [{"Id": psr_id, "IsPushed": True, "IsPushAttempted": True}],
+                    user_id=ctx.user_id,
+                )
+        timeout = int(_float(rec.get("PushTimeout")))
+        if timeout > 0:
+            engine.timers.schedule(
+                ctx.conn,
+                kind=PUSH_TIMEOUT,
+                key=push_key(load.work_id),
+                due_at=now + timedelta(seconds=timeout),
+                payload={"workId": load.work_id},
+                now=now,
+                object_name="AgentWork",
+                record_id=load.work_id,
+            )
+        events.append(work_event(WORK_ASSIGNED, user_id, load.work_id, load.work_item_id))
+        events.append(workload_event(agent, previous))
+    ctx.conn.execute(insert(engine.db.system["omni_load"]), loads)
+    engine.publish(ctx.conn, events)
+
+
+# -- work records and setup -----------------------------------------------------------
+
+
+def _any_after(engine: OmniEngine, ctx: SaveContext) -> None:
+    engine.setup_changed(ctx)
+    if engine.is_internal or ctx.obj.key == PSR or not ctx.obj.has_owner:
+        return
+    setup = engine.setup
+    channel = setup.channel_for(ctx.obj.name)
+    if channel is None:
+        return
+    engine.ensure(ctx.conn)
+    entering: list[tuple[dict[str, Any], str]] = []
+    leaving: list[str] = []
+    for rec, old in zip(ctx.new, ctx.old, strict=True):
+        rid = str(rec["Id"])
+        owner = str(rec.get("OwnerId") or "")
+        before = str(old.get("OwnerId") or "") if old else ""
+        if ctx.operation is Operation.DELETE:
+            leaving.append(rid)
+        elif owner != before or old is None:
+            if before in setup.queues:
+                leaving.append(rid)
+            config = setup.routing_config(owner)
+            if config is not None:
+                entering.append((rec, owner))
+    for rid in leaving:
+        for psr in _psr_for_item(engine, rid):
+            with engine.internal():
+                _cancel_request(engine, ctx, str(psr["Id"]))
+    if entering:
+        _enter_queues(engine, ctx, channel.id, entering)
+
+
+def _cancel_request(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
+    item = engine.backlog.get(psr_id)
+    if item is not None and item.work_id is not None:
+        rows = engine.store.get_many("AgentWork", [item.work_id])
+        if rows and rows[0].get("Status") == WorkStatus.ASSIGNED.value:
+            engine.store.update(
+                "AgentWork",
+                [
+                    {
+                        "Id": item.work_id,
+                        "Status": WorkStatus.CANCELED.value,
+                        "CancelDateTime": ctx.now,
+                    }
+                ],
+                user_id=ctx.user_id,
+            )
+            engine.timers.cancel_keys(ctx.conn, [push_key(item.work_id)])
+            engine.release(ctx.conn, str(rows[0]["UserId"]), item.work_id)
+    engine.forget_item(ctx.conn, psr_id)
+    engine.store.delete("PendingServiceRouting", [psr_id], user_id=ctx.user_id)
+
+
+def _enter_queues(
+    engine: OmniEngine,
+    ctx: SaveContext,
+    channel_id: str,
+    entering: list[tuple[dict[str, Any], str]],
+) -> None:
+    setup = engine.setup
+    channel = setup.channels[channel_id]
+    rows: list[dict[str, object]] = []
+    overflow: list[dict[str, object]] = []
+    for rec, queue_id in entering:
+        config = setup.routing_config(queue_id)
+        assert config is not None
+        if not _within_limits(engine, len(rows) + 1):
+            if config.overflow_assignee_id:
+                overflow.append({"Id": rec["Id"], "OwnerId": config.overflow_assignee_id})
+                continue
+            raise LimitExceededError(
+                "the org's Omni-Channel limits are reached and the routing configuration "
+                "has no overflow assignee"
+            )
+        rows.append(
+            {
+                "WorkItemId": rec["Id"],
+                "ServiceChannelId": channel_id,
+                "GroupId": queue_id,
+                "QueueId": queue_id,
+                "RoutingType": RoutingType.QUEUE_BASED.value,
+                "RoutingModel": config.model.value,
+                "RoutingPriority": config.priority,
+                "SecondaryRoutingPriority": channel.secondary_priority(rec),
+                "CapacityWeight": config.capacity_weight,
+                "CapacityPercentage": config.capacity_percentage,
+                "PushTimeout": config.push_timeout,
+                "DropAdditionalSkillsTimeout": config.drop_additional_skills_timeout,
+                "IsReadyForRouting": True,
+                "OwnerId": ctx.user_id,
+            }
+        )
+    with engine.internal():
+        if rows:
+            engine.store.insert("PendingServiceRouting", rows, user_id=ctx.user_id)
+        if overflow:
+            engine.store.update(ctx.obj.name, overflow, user_id=ctx.user_id)
+
+
+def _within_limits(engine: OmniEngine, adding: int) -> bool:
+    limits = engine.limits
+    waiting = sum(1 for _ in engine.backlog.waiting())
+    if limits.max_queued_items is not None and waiting + adding > limits.max_queued_items:
+        return False
+    return limits.max_pending_requests is None or len(engine.backlog) + adding <= (
+        limits.max_pending_requests
+    )

@@ -1,0 +1,85 @@
+"""Rebuild the router's memory from the database (at start, and after a rollback).
+
+Agents come from ``wr_omni_agent`` (who is online, in which status session) and
+``wr_omni_load`` (what holds their capacity); waiting work from the
+PendingServiceRouting rows with their SkillRequirements and ``wr_omni_item`` (what
+each item remembers: who declined it, how many additional-skill groups are dropped).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, select
+
+from workroute.routing.agents import Load
+
+if TYPE_CHECKING:
+    from workroute.routing.engine import OmniEngine
+
+
+def restore(engine: OmniEngine, conn: Connection) -> None:
+    from workroute.routing.engine import pending_from_row, skill_needs
+
+    system = engine.db.system
+    loads: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    work_of_psr: dict[str, str] = {}
+    for r in conn.execute(select(system["omni_load"])):
+        load = dict(r._mapping)
+        loads[str(load["user_id"])].append(load)
+        if load["psr_id"]:
+            work_of_psr[str(load["psr_id"])] = str(load["work_id"])
+
+    for r in conn.execute(select(system["omni_agent"])):
+        row = dict(r._mapping)
+        agent = engine.agent_from_row(
+            str(row["user_id"]), str(row["status_id"]), str(row["presence_id"]), row["idle_since"]
+        )
+        for ld in loads.get(agent.user_id, ()):
+            agent.loads[str(ld["work_id"])] = Load(
+                work_id=str(ld["work_id"]),
+                work_item_id=str(ld["work_item_id"]),
+                channel_id=str(ld["channel_id"]),
+                weight=float(ld["weight"]),
+                percent=float(ld["percent"]),
+                opened=bool(ld["opened"]),
+                skip_check=bool(ld["skip_check"]),
+            )
+        presence = engine.store.get_many("UserServicePresence", [agent.presence_id])
+        if presence:
+            p = presence[0]
+            start = p.get("StatusStartDate")
+            agent.session_start = start if isinstance(start, datetime) else None
+            agent.stats_at = row["stats_at"]
+            agent.idle_seconds = float(p.get("IdleDuration") or 0)  # type: ignore[arg-type]
+            agent.at_capacity_seconds = float(p.get("AtCapacityDuration") or 0)  # type: ignore[arg-type]
+            if agent.session_start is not None and agent.stats_at is not None:
+                span = (agent.stats_at - agent.session_start).total_seconds()
+                agent.unit_seconds = float(p.get("AverageCapacity") or 0) * span  # type: ignore[arg-type]
+        engine.put_agent(agent)
+
+    psrs = sorted(
+        engine.store.find("PendingServiceRouting", IsReadyForRouting=True),
+        key=lambda r: (str(r["CreatedDate"]), str(r["Id"])),
+    )
+    ids = {str(p["Id"]) for p in psrs}
+    needs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for req in engine.store.find("SkillRequirement"):
+        if str(req.get("RelatedRecordId")) in ids:
+            needs[str(req["RelatedRecordId"])].append(req)
+    remembered = {
+        str(r.psr_id): (int(r.dropped_groups), json.loads(r.declined))
+        for r in conn.execute(select(system["omni_item"]))
+    }
+    for seq, psr in enumerate(psrs, start=1):
+        item = pending_from_row(engine, psr, skill_needs(needs[str(psr["Id"])]), seq)
+        item.work_id = work_of_psr.get(item.psr_id)
+        if item.psr_id in remembered:
+            dropped, declined = remembered[item.psr_id]
+            item.dropped_groups = dropped
+            item.declined = set(declined.get("declined", []))
+            item.last_declined = declined.get("last")
+        engine.backlog.add(item)

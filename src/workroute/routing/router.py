@@ -1,0 +1,177 @@
+"""The router's decision core: which waiting item goes to which agent, and why.
+
+No I/O here. :meth:`Router.route` walks the backlog in routing order and picks an
+agent for each item it can place; the caller (the engine) makes each choice durable.
+
+Who is eligible for an item (seed 003 and Salesforce's documented behaviour):
+
+- online, in a presence status that includes the item's service channel;
+- queue-based: a member of the item's queue (directly, through groups or roles);
+  skills-based: holding every required skill that is not dropped, at the required
+  level or above;
+- with room: units in use plus the item's units within capacity, fewer than 100 items;
+- the preferred user first when ``PreferredUserId`` is set, and only them when
+  ``IsPreferredUserRequired``;
+- agents who declined or timed out on the item are passed over while an agent who has
+  not qualifies; when every eligible agent has declined, all are eligible again except
+  the last decliner, who gets the item only if nobody else can take it.
+
+The choice among eligible agents: LeastActive takes the agent with the fewest open
+items, MostAvailable the one with the most free units. Ties go to the agent idle
+longest — who received work longest ago (not who closed work longest ago), counting
+an agent who has received nothing since coming online as idle since then — and last
+to the lower user id, so a decision never depends on dictionary order.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from workroute.routing.agents import Agent, AgentPool, IndexKey
+from workroute.routing.backlog import Backlog, Pending
+from workroute.routing.model import RoutingType
+
+#: How many passed-over agents a stored trace keeps.
+TRACE_LIMIT = 20
+
+
+@dataclass(slots=True)
+class Trace:
+    """Why an item went to an agent: the agents looked at first and why not them."""
+
+    model: str
+    tier: str
+    chosen: str | None = None
+    passed_over: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "routingModel": self.model,
+            "tier": self.tier,
+            "chosenUserId": self.chosen,
+            "passedOver": [{"userId": u, "reason": r} for u, r in self.passed_over],
+        }
+
+
+@dataclass(slots=True)
+class Decision:
+    item: Pending
+    agent: Agent
+    trace: Trace
+
+
+Assign = Callable[[Pending, Agent], None]
+
+
+class Router:
+    def __init__(self, pool: AgentPool, backlog: Backlog) -> None:
+        self.pool = pool
+        self.backlog = backlog
+
+    def route(self, assign: Assign, *, limit: int = 1_000_000) -> list[Decision]:
+        """Place what can be placed, best item first; ``assign`` records each choice
+        (it must set the item's work and add the load to the agent) before the next."""
+        heads = self.backlog.heads()
+        heapq.heapify(heads)
+        out: list[Decision] = []
+        while heads and len(out) < limit:
+            key, lane = heapq.heappop(heads)
+            item = self.backlog.head(lane)
+            if item is None:
+                continue
+            if item.sort_key != key:
+                heapq.heappush(heads, (item.sort_key, lane))
+                continue
+            trace = Trace(model=item.model.value, tier="")
+            agent = self.choose(item, trace)
+            if agent is None:
+                continue  # nobody can take the lane's first item, so nobody any of it
+            assign(item, agent)
+            out.append(Decision(item, agent, trace))
+            self.backlog.pop_head(lane)
+            nxt = self.backlog.head(lane)
+            if nxt is not None:
+                heapq.heappush(heads, (nxt.sort_key, lane))
+        return out
+
+    def choose(self, item: Pending, trace: Trace | None = None) -> Agent | None:
+        trace = trace or Trace(model=item.model.value, tier="")
+        pref = item.preferred_user_id
+        if pref:
+            agent = self.pool.get(pref)
+            reason = self.reason(item, agent) if agent else "offline"
+            if agent is not None and reason is None:
+                trace.tier, trace.chosen = "preferred", pref
+                return agent
+            _note(trace, pref, reason or "offline")
+            if item.preferred_required:
+                trace.tier = "preferred required"
+                return None
+        key = self._key(item)
+        tiers: list[tuple[str, frozenset[str]]] = [("first choice", frozenset(item.declined))]
+        if item.declined:
+            last = frozenset({item.last_declined}) if item.last_declined else frozenset()
+            tiers.append(("all declined", last))
+            if last:
+                tiers.append(("only the last decliner", frozenset()))
+        for name, excluded in tiers:
+
+            def accept(agent: Agent, excluded: frozenset[str] = excluded) -> bool:
+                if agent.user_id in excluded:
+                    _note(trace, agent.user_id, "declined")
+                    return False
+                reason = self._fit_reason(item, agent)
+                if reason is not None:
+                    _note(trace, agent.user_id, reason)
+                    return False
+                return True
+
+            agent = self.pool.best(key, item.model, item.weight, item.percent, accept)
+            if agent is not None:
+                if name != "first choice":
+                    item.declined.clear()  # every eligible agent had declined: start over
+                trace.tier, trace.chosen = name, agent.user_id
+                return agent
+        trace.tier = "nobody"
+        return None
+
+    def reason(self, item: Pending, agent: Agent | None) -> str | None:
+        """Why ``agent`` cannot take ``item`` now, or None if they can."""
+        if agent is None:
+            return "offline"
+        if item.channel_id not in agent.channel_ids:
+            return "no channel"
+        why = self._fit_reason(item, agent)
+        if why is not None:
+            return why
+        if not agent.fits(item.weight, item.percent):
+            return "no capacity"
+        return None
+
+    def _fit_reason(self, item: Pending, agent: Agent) -> str | None:
+        if item.routing_type is RoutingType.QUEUE_BASED:
+            return None if item.queue_id in agent.queues else "not in queue"
+        for need in item.active_skills():
+            level = agent.skills.get(need.skill_id)
+            if level is None:
+                return f"missing skill {need.skill_id}"
+            if level < need.level:
+                return f"skill {need.skill_id} level {level:g} < {need.level:g}"
+        return None
+
+    def _key(self, item: Pending) -> IndexKey:
+        ch = item.channel_id
+        if item.routing_type is RoutingType.QUEUE_BASED:
+            return (ch, "q", item.queue_id or "")
+        skills = item.active_skills()
+        if not skills:
+            return (ch, "c", "")
+        rarest = min(skills, key=lambda s: len(self.pool.members((ch, "s", s.skill_id))))
+        return (ch, "s", rarest.skill_id)
+
+
+def _note(trace: Trace, user_id: str, reason: str) -> None:
+    if len(trace.passed_over) < TRACE_LIMIT:
+        trace.passed_over.append((user_id, reason))
