@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from tests.integration.api.api_harness import Api, Caller, TestClient
 from tests.integration.routing.omni_harness import Centre
-
 from workroute.api.app import create_app
 from workroute.org import Org
 

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import httpx2 as httpx
+
 from tests.integration.api.api_harness import USER_PASSWORD, Api, Caller
 
 OMNI = "/services/omni/v1"
@@ -84,7 +85,12 @@ class Centre:
     def queue(self, name: str, config_id: str | None, members: list[Agent]) -> str:
         qid = self.admin.create(
             "Group",
-            {"Name": name, "DeveloperName": name, "Type": "Queue", "QueueRoutingConfigId": config_id},
+            {
+                "Name": name,
+                "DeveloperName": name,
+                "Type": "Queue",
+                "QueueRoutingConfigId": config_id,
+            },
         )
         self.admin.create("QueueSobject", {"QueueId": qid, "SobjectType": "Case"})
         for a in members:
@@ -101,7 +107,9 @@ class Centre:
         }
         cid = self.admin.create("PresenceUserConfig", row)
         for a in agents:
-            self.admin.create("PresenceUserConfigUser", {"PresenceUserConfigId": cid, "UserId": a.user_id})
+            self.admin.create(
+                "PresenceUserConfigUser", {"PresenceUserConfigId": cid, "UserId": a.user_id}
+            )
         return cid
 
     def agent(self, name: str) -> Agent:
@@ -111,7 +119,9 @@ class Centre:
 
     def case(self, queue_id: str, **fields: Any) -> str:
         self._n += 1
-        return self.admin.create("Case", {"Subject": f"Case {self._n}", "OwnerId": queue_id, **fields})
+        return self.admin.create(
+            "Case", {"Subject": f"Case {self._n}", "OwnerId": queue_id, **fields}
+        )
 
     def skill(self, name: str) -> str:
         return self.admin.create("Skill", {"DeveloperName": name, "MasterLabel": name})
@@ -119,7 +129,12 @@ class Centre:
     def give_skills(self, agent: Agent, levels: dict[str, float]) -> None:
         resource = self.admin.create(
             "ServiceResource",
-            {"Name": agent.username, "RelatedRecordId": agent.user_id, "IsActive": True, "ResourceType": "A"},
+            {
+                "Name": agent.username,
+                "RelatedRecordId": agent.user_id,
+                "IsActive": True,
+                "ResourceType": "A",
+            },
         )
         for skill, level in levels.items():
             self.admin.create(
@@ -137,7 +152,9 @@ class Centre:
         soql = (
             "SELECT Id, Status, UserId, WorkItemId, PendingServiceRoutingId, AcceptDateTime, "
             "DeclineReason, CloseDateTime, HandleTime, SpeedToAnswer, AgentCapacityWhenDeclined "
-            "FROM AgentWork" + (f" WHERE {clauses}" if clauses else "") + " ORDER BY CreatedDate, Id"
+            "FROM AgentWork"
+            + (f" WHERE {clauses}" if clauses else "")
+            + " ORDER BY CreatedDate, Id"
         )
         records: list[dict[str, Any]] = self.admin.query(soql)["records"]
         return records

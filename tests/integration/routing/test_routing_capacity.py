@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from tests.integration.routing.omni_harness import Centre
-
 from workroute.kernel.clock import ManualClock
 
 
@@ -29,7 +28,9 @@ def test_capacity_six_weight_two_takes_three_and_the_fourth_waits(centre: Centre
 def test_percentage_100_blocks_further_work(centre: Centre) -> None:
     bo = centre.agent("bo")
     centre.presence("Phone", [bo], Capacity=10)
-    calls = centre.queue("Calls", centre.config("Full", CapacityWeight=None, CapacityPercentage=100), [bo])
+    calls = centre.queue(
+        "Calls", centre.config("Full", CapacityWeight=None, CapacityPercentage=100), [bo]
+    )
     chats = centre.queue("Chats", centre.config("Light", CapacityWeight=1), [bo])
     bo.ok("login", statusId=centre.available)
     first = centre.case(calls)
