@@ -68,6 +68,8 @@ class OmniEngine:
         self._setup_stale = True
         self._broken = True
         self._wanted = False
+        #: While True, commits do not start routing passes (bulk loads, benchmarks).
+        self.paused = False
         self._system_user: str | None = None
         self._local = threading.local()
         timers.handle(PUSH_TIMEOUT, self._on_push_timeout)
@@ -170,7 +172,7 @@ class OmniEngine:
     # -- the routing pass ------------------------------------------------------------
 
     def _after_commit(self) -> None:
-        if not self._wanted or getattr(self._local, "routing", False):
+        if self.paused or not self._wanted or getattr(self._local, "routing", False):
             return
         self._local.routing = True
         try:

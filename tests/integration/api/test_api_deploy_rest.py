@@ -156,6 +156,8 @@ PATHS = {
     "/services/workroute/v1/workflow/queue": {"get"},
     "/services/workroute/v1/workflow/queue/{timer_id}": {"delete"},
     "/services/workroute/v1/workflow/explain": {"post"},
+    "/services/omni/v1/{method}": {"post"},
+    "/services/omni/v1/events": {"get"},
     "/services/workroute/v1/outbox": {"get"},
     "/services/workroute/v1/outbox/{item_id}/retry": {"post"},
     "/services/workroute/v1/outbox/{item_id}": {"delete"},

@@ -52,6 +52,7 @@ OTHER_OBJECTS = (
     "Skill",
     "ServiceResourceSkill",
     "QueueSobject",
+    "ServiceChannelStatusField",
     "User",
     "Profile",
     "UserRole",
@@ -84,6 +85,7 @@ OWNED = (
 )
 SETUP = (
     "ServiceChannel",
+    "ServiceChannelStatusField",
     "ServicePresenceStatus",
     "PresenceUserConfig",
     "PresenceUserConfigUser",
