@@ -22,7 +22,6 @@ import os
 import random
 import shutil
 import sqlite3
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -82,8 +81,13 @@ def _setup(org: Org, admin: str, rnd: random.Random) -> dict[str, Any]:
         ],
         admin,
     )  # fmt: skip
-    resources = _bulk(org, "ServiceResource", [{"Name": f"R{i}", "RelatedRecordId": u,
-                      "IsActive": True, "ResourceType": "A"} for i, u in enumerate(users)], admin)  # fmt: skip
+    resources = _bulk(
+        org,
+        "ServiceResource",
+        [{"Name": f"R{i}", "RelatedRecordId": u, "IsActive": True, "ResourceType": "A"}
+         for i, u in enumerate(users)],
+        admin,
+    )  # fmt: skip
     start = datetime(2020, 1, 1, tzinfo=UTC)
     _bulk(
         org,
@@ -98,9 +102,10 @@ def _setup(org: Org, admin: str, rnd: random.Random) -> dict[str, Any]:
     )  # fmt: skip
     queues = []
     for q in range(QUEUES):
+        model = "LeastActive" if q % 2 else "MostAvailable"
         cfg = s.insert("QueueRoutingConfig", [{"DeveloperName": f"C{q}", "MasterLabel": f"C{q}",
-                       "RoutingModel": "LeastActive" if q % 2 else "MostAvailable",
-                       "RoutingPriority": q % 3, "CapacityWeight": 1}], user_id=admin)[0]  # fmt: skip
+                       "RoutingModel": model, "RoutingPriority": q % 3, "CapacityWeight": 1}],
+                       user_id=admin)[0]  # fmt: skip
         qid = s.insert("Group", [{"Name": f"Q{q}", "DeveloperName": f"Q{q}", "Type": "Queue",
                        "QueueRoutingConfigId": cfg}], user_id=admin)[0]  # fmt: skip
         s.insert("QueueSobject", [{"QueueId": qid, "SobjectType": "Case"}], user_id=admin)
@@ -131,8 +136,8 @@ def _arrive(org: Org, admin: str, ctx: dict[str, Any], rnd: random.Random) -> No
     org.omni.paused = True
     for start in range(0, ITEMS, BATCH):
         n = min(BATCH, ITEMS - start)
-        cases = org.store.insert("Case", [{"Subject": f"Bulk {start + i}",
-                                 "OwnerId": ctx["holding"]} for i in range(n)], user_id=admin)  # fmt: skip
+        rows = [{"Subject": f"Bulk {start + i}", "OwnerId": ctx["holding"]} for i in range(n)]
+        cases = org.store.insert("Case", rows, user_id=admin)
         psrs = org.store.insert(
             "PendingServiceRouting",
             [{"WorkItemId": c, "ServiceChannelId": ctx["channel"], "RoutingType": "SkillsBased",

@@ -181,6 +181,17 @@ REFERENCE_TO: Mapping[str, tuple[str, ...]] = {
     "UserServicePresence.UserId": ("User",),
 }
 
+# Restricted picklists whose values are the org's objects or fields: a save hook checks
+# them against the schema (custom objects and fields included), not a fixed list.
+SCHEMA_CHECKED = frozenset(
+    {
+        "ServiceChannel.RelatedEntity",
+        "ServiceChannel.StatusField",
+        "ServiceChannel.SecRoutingPriorityField",
+        "QueueSubject.SubjectType",
+    }
+)
+
 # Fields whose seed type is wrong or has no FieldType; None drops the field.
 TYPE_FIXES: Mapping[str, FieldType | None] = {
     # The guide says string; describe() says reference to User.
@@ -536,7 +547,9 @@ def field_def(obj: str, sf: SeedField) -> FieldDef | None:
             )
         kw["picklist"] = values
         kw["restricted_picklist"] = (
-            re.search(r"Restricted ?[Pp]icklist", props) is not None and sf.name != "Language"
+            re.search(r"Restricted ?[Pp]icklist", props) is not None
+            and sf.name != "Language"
+            and key not in SCHEMA_CHECKED
         )
     if NAME_FIELDS.get(obj, "Name") == sf.name:
         kw["name_field"] = True
