@@ -35,7 +35,7 @@ from workroute.schema.model import ObjectDef
 from workroute.schema.registry import SchemaRegistry
 from workroute.schema.standard import load_standard_objects
 from workroute.store.events import EventLog
-from workroute.store.hooks import Hooks, Operation, SaveContext
+from workroute.store.hooks import Hook, Hooks, Operation, SaveContext
 from workroute.store.sql.database import Database
 from workroute.store.store import Store
 from workroute.store.timers import Timers
@@ -308,56 +308,39 @@ def _closed_from_status(ctx: SaveContext) -> None:
                 rec["ClosedDate"] = ctx.now
 
 
-def _queue_sobject_type(ctx: SaveContext) -> None:
-    """A queue may take records of any object that has owners, custom objects too, so
-    SobjectType is checked against the schema (and spelled as the schema spells it)
-    rather than against a fixed picklist."""
-    if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
-        return
-    for rec in ctx.new:
-        value = rec.get("SobjectType")
-        obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
-        if obj is None or not obj.has_owner:
-            raise RestrictedPicklistError(
-                f"bad value for restricted picklist field: {value} (queues take records "
-                "of objects that have owners)",
-                fields=["SobjectType"],
-            )
-        rec["SobjectType"] = obj.name
+def _owned_object(ctx: SaveContext, rec: dict[str, object], field: str) -> ObjectDef:
+    """The object ``rec[field]`` names, which must have owners (custom objects too):
+    queues and channels take any such object, so the value is checked against the
+    schema rather than a fixed picklist, and stored as the schema spells it."""
+    value = rec.get(field)
+    obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
+    if obj is None or not obj.has_owner:
+        raise RestrictedPicklistError(
+            f"bad value for restricted picklist field: {value} (it must name an object "
+            "that has owners)",
+            fields=[field],
+        )
+    rec[field] = obj.name
+    return obj
 
 
-def _queue_subject_type(ctx: SaveContext) -> None:
-    """QueueSubject (seed 003's name) is QueueSobject with SubjectType for SobjectType."""
-    if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
-        return
-    for rec in ctx.new:
-        value = rec.get("SubjectType")
-        obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
-        if obj is None or not obj.has_owner:
-            raise RestrictedPicklistError(
-                f"bad value for restricted picklist field: {value} (queues take records "
-                "of objects that have owners)",
-                fields=["SubjectType"],
-            )
-        rec["SubjectType"] = obj.name
+def _object_type_field(field: str) -> Hook:
+    """QueueSobject.SobjectType, and QueueSubject.SubjectType (seed 003's name for it)."""
+
+    def hook(ctx: SaveContext) -> None:
+        if ctx.operation in (Operation.INSERT, Operation.UPDATE):
+            for rec in ctx.new:
+                _owned_object(ctx, rec, field)
+
+    return hook
 
 
 def _service_channel_fields(ctx: SaveContext) -> None:
-    """A channel takes records of any object that has owners (custom ones too), and its
-    status and secondary-priority fields are fields of that object; checked against
-    the schema rather than a fixed picklist, and spelled as the schema spells them."""
+    """A channel's status and secondary-priority fields are fields of its object."""
     if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
         return
     for rec in ctx.new:
-        value = rec.get("RelatedEntity")
-        obj = ctx.store.schema.find(str(value)) if isinstance(value, str) else None
-        if obj is None or not obj.has_owner:
-            raise RestrictedPicklistError(
-                f"bad value for restricted picklist field: {value} (a channel takes records "
-                "of an object that has owners)",
-                fields=["RelatedEntity"],
-            )
-        rec["RelatedEntity"] = obj.name
+        obj = _owned_object(ctx, rec, "RelatedEntity")
         for name in ("StatusField", "SecRoutingPriorityField"):
             field_name = rec.get(name)
             if field_name in (None, ""):
@@ -374,8 +357,8 @@ def _service_channel_fields(ctx: SaveContext) -> None:
 
 def _install_builtin_hooks(hooks: Hooks) -> None:
     hooks.before_save("User", _normalize_user)
-    hooks.before_save("QueueSobject", _queue_sobject_type)
-    hooks.before_save("QueueSubject", _queue_subject_type)
+    hooks.before_save("QueueSobject", _object_type_field("SobjectType"))
+    hooks.before_save("QueueSubject", _object_type_field("SubjectType"))
     hooks.before_save("ServiceChannel", _service_channel_fields)
     hooks.before_save("Case", _closed_from_status)
     hooks.before_save("Task", _closed_from_status)

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from workroute.routing.model import RoutingModel
 
@@ -42,6 +43,19 @@ class Load:
     percent: float
     opened: bool = False
     skip_check: bool = False
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Load:
+        """A load as ``wr_omni_load`` keeps it."""
+        return cls(
+            work_id=str(row["work_id"]),
+            work_item_id=str(row["work_item_id"]),
+            channel_id=str(row["channel_id"]),
+            weight=float(row["weight"]),
+            percent=float(row["percent"]),
+            opened=bool(row["opened"]),
+            skip_check=bool(row["skip_check"]),
+        )
 
 
 @dataclass(slots=True, eq=False)

@@ -9,16 +9,17 @@ is refused before anything changes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert
 
 from workroute.kernel.errors import InvalidFieldError, NotFoundError, WorkrouteError
 from workroute.kernel.ids import looks_like_id, normalize_id
-from workroute.routing.agents import Agent
+from workroute.routing.agents import Agent, Load
 from workroute.routing.effects import (
     LOGIN_SUCCESS,
     LOGOUT,
@@ -87,26 +88,16 @@ def change_status(
     agent = engine.pool.get(user_id)
     events: list[Event] = []
     if agent is None:
-        agent = engine.agent_from_row(user_id, status.id, "", now)
+        agent = engine.new_agent(user_id, status.id, "", now)
         for row in load_rows(conn, engine, user_id):  # opened work kept while offline
-            from workroute.routing.agents import Load
-
-            agent.loads[str(row["work_id"])] = Load(
-                work_id=str(row["work_id"]),
-                work_item_id=str(row["work_item_id"]),
-                channel_id=str(row["channel_id"]),
-                weight=float(row["weight"]),
-                percent=float(row["percent"]),
-                opened=bool(row["opened"]),
-                skip_check=bool(row["skip_check"]),
-            )
+            agent.loads[str(row["work_id"])] = Load.from_row(row)
         events.append(Event(topic=LOGIN_SUCCESS, user_id=user_id, payload={"statusId": status.id}))
     else:
         _end_session(engine, conn, agent, now)
     agent.status_id = status.id
+    engine.put_agent(agent)  # channels and capacity of the new status, before the session
     agent.presence_id = _start_session(engine, conn, agent, status.id, status.is_away, now)
     _agent_row(engine, conn, agent)
-    engine.put_agent(agent)
     info = status_info(engine, status.id)
     events.append(
         Event(
@@ -165,8 +156,7 @@ def status_info(engine: OmniEngine, status_id: str) -> StatusInfo:
 
 
 def current_agent(engine: OmniEngine, user_id: str) -> Agent:
-    with engine.db.write() as conn:
-        engine.ensure(conn)
+    engine.refresh()
     agent = engine.pool.get(user_id)
     if agent is None:
         raise NotLoggedInError()
@@ -253,11 +243,20 @@ def _agent_row(engine: OmniEngine, conn: Connection, agent: Agent) -> None:
 # -- work ------------------------------------------------------------------------
 
 
-def accept(engine: OmniEngine, user_id: str, work_id: str) -> None:
+@contextmanager
+def _acting_on(
+    engine: OmniEngine, user_id: str, work_id: object, to: WorkStatus
+) -> Iterator[tuple[Connection, dict[str, Any]]]:
+    """A transaction on the agent's own work, which must be able to move to ``to``."""
     with engine.db.write() as conn:
         engine.ensure(conn)
         work = own_work(engine, user_id, work_id)
-        transition(str(work["Status"]), WorkStatus.OPENED)
+        transition(str(work["Status"]), to)
+        yield conn, work
+
+
+def accept(engine: OmniEngine, user_id: str, work_id: str) -> None:
+    with _acting_on(engine, user_id, work_id, WorkStatus.OPENED) as (conn, work):
         now = engine.clock.now()
         requested = work.get("RequestDateTime")
         with engine.internal():
@@ -316,13 +315,10 @@ def accept_effects(
 
 
 def decline(engine: OmniEngine, user_id: str, work_id: str, reason: str | None = None) -> None:
-    with engine.db.write() as conn:
-        engine.ensure(conn)
-        work = own_work(engine, user_id, work_id)
+    with _acting_on(engine, user_id, work_id, WorkStatus.DECLINED) as (conn, work):
         config = engine.setup.presence_for(user_id)
         if not config.decline_enabled:
             raise OmniError("this agent's presence configuration does not allow declining work")
-        transition(str(work["Status"]), WorkStatus.DECLINED)
         if reason is not None and len(reason) > 255:
             raise InvalidFieldError(
                 "declineReason is longer than 255 characters", fields=["declineReason"]
@@ -378,10 +374,7 @@ def _decline(
 
 
 def close(engine: OmniEngine, user_id: str, work_id: str) -> None:
-    with engine.db.write() as conn:
-        engine.ensure(conn)
-        work = own_work(engine, user_id, work_id)
-        transition(str(work["Status"]), WorkStatus.CLOSED)
+    with _acting_on(engine, user_id, work_id, WorkStatus.CLOSED) as (conn, work):
         now = engine.clock.now()
         accepted = work.get("AcceptDateTime")
         handle = seconds_between(accepted, now) if isinstance(accepted, datetime) else None
@@ -531,10 +524,3 @@ def set_flag(
                 )
             ],
         )
-
-
-def flag_of(engine: OmniEngine, work_id: str) -> dict[str, object] | None:
-    t = engine.db.system["work_flag"]
-    with engine.db.read() as conn:
-        row = conn.execute(select(t).where(t.c.work_id == work_id)).first()
-    return None if row is None else dict(row._mapping)

@@ -149,10 +149,11 @@ def write_assignments(
         store.insert("AgentWork", works, user_id=admin)
         if skills:
             store.insert("AgentWorkSkill", skills, user_id=admin)
+        accepted = {a[0] for a in auto}
         pushed = [
             {"Id": d.item.psr_id, "IsPushed": True, "IsPushAttempted": True}
             for d in decisions
-            if d.item.work_id not in {a[0] for a in auto}
+            if d.item.work_id not in accepted
         ]
         if pushed:
             store.update("PendingServiceRouting", pushed, user_id=admin)

@@ -28,7 +28,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from workroute.routing.agents import Agent, AgentPool, Load
 from workroute.routing.backlog import Backlog, Pending, SkillNeed
-from workroute.routing.model import RoutingModel, RoutingType, WorkStatus
+from workroute.routing.model import RoutingModel, RoutingType
 from workroute.routing.router import Router
 from workroute.routing.setup import SETUP_OBJECTS, RoutingSetup, load_setup
 from workroute.store.events import Event, EventLog
@@ -71,6 +71,7 @@ class OmniEngine:
         #: While True, commits do not start routing passes (bulk loads, benchmarks).
         self.paused = False
         self._system_user: str | None = None
+        self._routed: frozenset[str] | None = None
         self._local = threading.local()
         timers.handle(PUSH_TIMEOUT, self._on_push_timeout)
         timers.handle(DROP_SKILLS, self._on_drop_skills)
@@ -99,11 +100,29 @@ class OmniEngine:
 
     def _mark_broken(self) -> None:
         self._broken = True
+        self._routed = None
 
     def setup_changed(self, ctx: SaveContext) -> None:
         if ctx.obj.key in SETUP_OBJECTS:
             self._setup_stale = True
             self._wanted = True
+            if ctx.obj.key == "servicechannel":
+                self._routed = None
+
+    def routed_objects(self) -> frozenset[str]:
+        """Lower-case names of the objects a channel routes. Read apart from the setup
+        so the save hook of every other object costs a set lookup, not a setup load."""
+        if self._routed is None:
+            self._routed = frozenset(
+                str(r.get("RelatedEntity") or "").lower() for r in self.store.find("ServiceChannel")
+            )
+        return self._routed
+
+    def refresh(self) -> None:
+        """Bring memory up to date before a read (a rebuild takes the write lock)."""
+        if self._broken or self._setup_stale:
+            with self.db.write() as conn:
+                self.ensure(conn)
 
     def _rebuild(self, conn: Connection) -> None:
         from workroute.routing.restore import restore
@@ -116,19 +135,17 @@ class OmniEngine:
         restore(self, conn)
         self._wanted = True
 
-    def agent_from_row(
-        self, user_id: str, status_id: str, presence_id: str, idle: datetime
-    ) -> Agent:
-        status = self.setup.statuses.get(status_id)
-        agent = Agent(
+    def new_agent(self, user_id: str, status_id: str, presence_id: str, idle: datetime) -> Agent:
+        """An agent not yet indexed: :meth:`put_agent` gives it its channels, capacity,
+        skills and queues from the setup."""
+        return Agent(
             user_id=user_id,
             status_id=status_id,
-            channel_ids=status.channel_ids if status else frozenset(),
-            capacity=float(self.setup.presence_for(user_id).capacity),
+            channel_ids=frozenset(),
+            capacity=0.0,
             presence_id=presence_id,
             idle_since=idle,
         )
-        return agent
 
     def _index_agent(self, agent: Agent) -> None:
         setup = self._setup or self.setup
@@ -188,6 +205,8 @@ class OmniEngine:
     def route(self, *, limit: int = PASS_SIZE) -> int:
         """One routing pass; returns the number of items pushed to agents."""
         with self.db.write() as conn:
+            if not self._broken and not (self.pool.agents and self.backlog.heads()):
+                return 0  # nothing could be placed: no setup reload, no writes
             self.ensure(conn)
             now = self.clock.now()
 
@@ -373,10 +392,6 @@ def pending_from_row(
         ),
         is_transfer=bool(psr.get("IsTransfer")),
     )
-
-
-def active_statuses() -> tuple[str, ...]:
-    return (WorkStatus.ASSIGNED.value, WorkStatus.OPENED.value)
 
 
 def load_rows(conn: Connection, engine: OmniEngine, user_id: str) -> list[dict[str, Any]]:

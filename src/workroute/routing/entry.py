@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +65,10 @@ def _psr_before(engine: OmniEngine, ctx: SaveContext) -> None:
     if ctx.operation is Operation.INSERT:
         for rec in ctx.new:
             rec["Serial"] = 1
-            if engine.is_internal:
-                continue
-            _check_api_psr(engine, ctx, rec)
+        if not engine.is_internal:
+            for rec in ctx.new:
+                _check_api_psr(engine, rec)
+            _check_new_requests(engine, [str(rec["WorkItemId"]) for rec in ctx.new])
     elif ctx.operation is Operation.UPDATE:
         for rec, old in zip(ctx.new, ctx.old, strict=True):
             assert old is not None
@@ -78,7 +80,7 @@ def _psr_before(engine: OmniEngine, ctx: SaveContext) -> None:
             rec["Serial"] = int(old.get("Serial") or 0) + 1  # type: ignore[call-overload]
 
 
-def _check_api_psr(engine: OmniEngine, ctx: SaveContext, rec: dict[str, Any]) -> None:
+def _check_api_psr(engine: OmniEngine, rec: dict[str, Any]) -> None:
     for name in ("ServiceChannelId", "WorkItemId"):
         if not rec.get(name):
             raise RequiredFieldMissingError(f"Required fields are missing: [{name}]", fields=[name])
@@ -124,34 +126,44 @@ def _check_api_psr(engine: OmniEngine, ctx: SaveContext, rec: dict[str, Any]) ->
         value = rec.get(name)
         if value is not None and int(value) < 0:
             raise FieldIntegrityError(f"{name} cannot be negative", fields=[name])
-    if any(_psr_for_item(engine, str(rec["WorkItemId"]))):
-        raise DuplicateValueError(
-            f"work item {rec['WorkItemId']} already has a PendingServiceRouting",
-            fields=["WorkItemId"],
-        )
-    _check_limits(engine, 1)
 
 
-def _psr_for_item(engine: OmniEngine, work_item_id: str) -> list[dict[str, Any]]:
-    return engine.store.find("PendingServiceRouting", WorkItemId=work_item_id)
+def _check_new_requests(engine: OmniEngine, work_items: list[str]) -> None:
+    """One request per work item (in the database and in this save), within limits."""
+    taken = {str(r["WorkItemId"]) for r in _psrs_for(engine, work_items)}
+    seen: set[str] = set()
+    for item in work_items:
+        if item in taken or item in seen:
+            raise DuplicateValueError(
+                f"work item {item} already has a PendingServiceRouting", fields=["WorkItemId"]
+            )
+        seen.add(item)
+    room = _room(engine)
+    if room is not None and len(work_items) > room:
+        raise LimitExceededError("the org's Omni-Channel limits on routing requests are reached")
 
 
-def _check_limits(engine: OmniEngine, adding: int) -> bool:
-    """True when ``adding`` more requests stay within the org's limits."""
-    limit = engine.limits.max_pending_requests
-    if limit is None:
-        return True
-    if len(engine.backlog) + adding > limit:
-        if engine.is_internal:
-            return False
-        raise LimitExceededError(f"the org's limit of {limit} pending routing requests is reached")
-    return True
+def _psrs_for(engine: OmniEngine, work_items: list[str]) -> list[dict[str, Any]]:
+    return engine.store.find_in("PendingServiceRouting", "WorkItemId", work_items)
+
+
+def _room(engine: OmniEngine) -> int | None:
+    """How many more requests the org's limits allow (None: no limit)."""
+    limits = engine.limits
+    rooms = []
+    if limits.max_pending_requests is not None:
+        rooms.append(limits.max_pending_requests - len(engine.backlog))
+    if limits.max_queued_items is not None:
+        waiting = sum(1 for _ in engine.backlog.waiting())
+        rooms.append(limits.max_queued_items - waiting)
+    return max(0, min(rooms)) if rooms else None
 
 
 def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
     engine.ensure(ctx.conn)
     events = []
     kind = {"insert": "created", "update": "updated", "delete": "deleted"}.get(ctx.operation.value)
+    ready: list[dict[str, Any]] = []
     for rec in ctx.new:
         psr_id = str(rec["Id"])
         if kind:
@@ -160,13 +172,20 @@ def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
             )
         if ctx.operation is Operation.DELETE:
             _withdraw(engine, ctx, psr_id)
-            continue
-        if rec.get("IsReadyForRouting") and engine.backlog.get(psr_id) is None:
-            needs = [r for r in engine.store.find("SkillRequirement", RelatedRecordId=psr_id)]
-            item = pending_from_row(engine, rec, skill_needs(needs), engine.backlog.next_seq())
+        elif rec.get("IsReadyForRouting") and engine.backlog.get(psr_id) is None:
+            ready.append(rec)
+    if ready:
+        needs: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        ids = [str(rec["Id"]) for rec in ready]
+        for req in engine.store.find_in("SkillRequirement", "RelatedRecordId", ids):
+            needs[str(req["RelatedRecordId"])].append(req)
+        for rec in ready:
+            item = pending_from_row(
+                engine, rec, skill_needs(needs[str(rec["Id"])]), engine.backlog.next_seq()
+            )
             engine.backlog.add(item)
             engine.schedule_drop(ctx.conn, item)
-            engine.want_routing()
+        engine.want_routing()
     engine.publish(ctx.conn, events)
 
 
@@ -189,27 +208,26 @@ def _psr_event(rec: dict[str, Any]) -> dict[str, object]:
 
 
 def _withdraw(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
-    """The request is gone: its assigned work is Canceled (seed 003, AgentWork.Status)."""
+    """The request was deleted: its assigned work is Canceled (seed 003, AgentWork.Status)."""
     item = engine.forget_item(ctx.conn, psr_id)
-    if item is None or item.work_id is None or engine.is_internal:
+    if item is not None and not engine.is_internal:
+        _cancel_assigned(engine, ctx, item.work_id)
+
+
+def _cancel_assigned(engine: OmniEngine, ctx: SaveContext, work_id: str | None) -> None:
+    """Work withdrawn while only assigned is Canceled and frees the agent's capacity."""
+    rows = engine.store.get_many("AgentWork", [work_id]) if work_id else []
+    if not rows or rows[0].get("Status") != WorkStatus.ASSIGNED.value:
         return
-    rows = engine.store.get_many("AgentWork", [item.work_id])
-    if rows and rows[0].get("Status") == WorkStatus.ASSIGNED.value:
-        user_id = str(rows[0]["UserId"])
-        with engine.internal():
-            engine.store.update(
-                "AgentWork",
-                [
-                    {
-                        "Id": item.work_id,
-                        "Status": WorkStatus.CANCELED.value,
-                        "CancelDateTime": ctx.now,
-                    }
-                ],
-                user_id=ctx.user_id,
-            )
-        engine.timers.cancel_keys(ctx.conn, [push_key(item.work_id)])
-        engine.release(ctx.conn, user_id, item.work_id)
+    wid = str(rows[0]["Id"])
+    with engine.internal():
+        engine.store.update(
+            "AgentWork",
+            [{"Id": wid, "Status": WorkStatus.CANCELED.value, "CancelDateTime": ctx.now}],
+            user_id=ctx.user_id,
+        )
+    engine.timers.cancel_keys(ctx.conn, [push_key(wid)])
+    engine.release(ctx.conn, str(rows[0]["UserId"]), wid)
 
 
 # -- SkillRequirement --------------------------------------------------------------
@@ -218,17 +236,20 @@ def _withdraw(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
 def _requirement_before(engine: OmniEngine, ctx: SaveContext) -> None:
     if engine.is_internal:
         return
+    related = {str(r.get("RelatedRecordId") or "") for r in ctx.new}
+    requests = [r for r in related if r.startswith("0JR")]
+    if any(
+        psr.get("IsReadyForRouting")
+        for psr in engine.store.get_many("PendingServiceRouting", requests)
+    ):
+        raise FieldIntegrityError(
+            "the skill requirements of a PendingServiceRouting that is ready for "
+            "routing cannot be changed",
+            fields=["RelatedRecordId"],
+        )
     for rec in ctx.new:
-        related = str(rec.get("RelatedRecordId") or "")
-        if not related.startswith("0JR"):
+        if not str(rec.get("RelatedRecordId") or "").startswith("0JR"):
             continue
-        rows = engine.store.get_many("PendingServiceRouting", [related])
-        if rows and rows[0].get("IsReadyForRouting"):
-            raise FieldIntegrityError(
-                "the skill requirements of a PendingServiceRouting that is ready for "
-                "routing cannot be changed",
-                fields=["RelatedRecordId"],
-            )
         level = rec.get("SkillLevel")
         if level is not None and not 0 <= float(level) <= 99.99:  # type: ignore[arg-type]
             raise FieldIntegrityError("SkillLevel must be 0 to 99.99", fields=["SkillLevel"])
@@ -395,54 +416,36 @@ def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
 
 def _any_after(engine: OmniEngine, ctx: SaveContext) -> None:
     engine.setup_changed(ctx)
-    if engine.is_internal or ctx.obj.key == PSR or not ctx.obj.has_owner:
+    if engine.is_internal or ctx.obj.key not in engine.routed_objects():
         return
+    engine.ensure(ctx.conn)
     setup = engine.setup
     channel = setup.channel_for(ctx.obj.name)
     if channel is None:
         return
-    engine.ensure(ctx.conn)
     entering: list[tuple[dict[str, Any], str]] = []
     leaving: list[str] = []
     for rec, old in zip(ctx.new, ctx.old, strict=True):
-        rid = str(rec["Id"])
         owner = str(rec.get("OwnerId") or "")
         before = str(old.get("OwnerId") or "") if old else ""
         if ctx.operation is Operation.DELETE:
-            leaving.append(rid)
+            leaving.append(str(rec["Id"]))
         elif owner != before or old is None:
             if before in setup.queues:
-                leaving.append(rid)
-            config = setup.routing_config(owner)
-            if config is not None:
+                leaving.append(str(rec["Id"]))
+            if setup.routing_config(owner) is not None:
                 entering.append((rec, owner))
-    for rid in leaving:
-        for psr in _psr_for_item(engine, rid):
-            with engine.internal():
-                _cancel_request(engine, ctx, str(psr["Id"]))
+    with engine.internal():
+        for psr in _psrs_for(engine, leaving) if leaving else ():
+            _cancel_request(engine, ctx, str(psr["Id"]))
     if entering:
         _enter_queues(engine, ctx, channel.id, entering)
 
 
 def _cancel_request(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
-    item = engine.backlog.get(psr_id)
-    if item is not None and item.work_id is not None:
-        rows = engine.store.get_many("AgentWork", [item.work_id])
-        if rows and rows[0].get("Status") == WorkStatus.ASSIGNED.value:
-            engine.store.update(
-                "AgentWork",
-                [
-                    {
-                        "Id": item.work_id,
-                        "Status": WorkStatus.CANCELED.value,
-                        "CancelDateTime": ctx.now,
-                    }
-                ],
-                user_id=ctx.user_id,
-            )
-            engine.timers.cancel_keys(ctx.conn, [push_key(item.work_id)])
-            engine.release(ctx.conn, str(rows[0]["UserId"]), item.work_id)
-    engine.forget_item(ctx.conn, psr_id)
+    """The record left its queue (or was deleted): withdraw its request."""
+    item = engine.forget_item(ctx.conn, psr_id)
+    _cancel_assigned(engine, ctx, item.work_id if item else None)
     engine.store.delete("PendingServiceRouting", [psr_id], user_id=ctx.user_id)
 
 
@@ -452,14 +455,17 @@ def _enter_queues(
     channel_id: str,
     entering: list[tuple[dict[str, Any], str]],
 ) -> None:
+    """Queue-based requests from the routing configuration; past the org's limits, the
+    configuration's overflow assignee gets the record instead."""
     setup = engine.setup
     channel = setup.channels[channel_id]
+    room = _room(engine)
     rows: list[dict[str, object]] = []
     overflow: list[dict[str, object]] = []
     for rec, queue_id in entering:
         config = setup.routing_config(queue_id)
         assert config is not None
-        if not _within_limits(engine, len(rows) + 1):
+        if room is not None and len(rows) >= room:
             if config.overflow_assignee_id:
                 overflow.append({"Id": rec["Id"], "OwnerId": config.overflow_assignee_id})
                 continue
@@ -490,13 +496,3 @@ def _enter_queues(
             engine.store.insert("PendingServiceRouting", rows, user_id=ctx.user_id)
         if overflow:
             engine.store.update(ctx.obj.name, overflow, user_id=ctx.user_id)
-
-
-def _within_limits(engine: OmniEngine, adding: int) -> bool:
-    limits = engine.limits
-    waiting = sum(1 for _ in engine.backlog.waiting())
-    if limits.max_queued_items is not None and waiting + adding > limits.max_queued_items:
-        return False
-    return limits.max_pending_requests is None or len(engine.backlog) + adding <= (
-        limits.max_pending_requests
-    )

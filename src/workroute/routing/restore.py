@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
-from workroute.routing.agents import Load
+from workroute.routing.agents import Agent, Load
 
 if TYPE_CHECKING:
     from workroute.routing.engine import OmniEngine
@@ -33,43 +33,41 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
         if load["psr_id"]:
             work_of_psr[str(load["psr_id"])] = str(load["work_id"])
 
+    agents: list[tuple[Agent, datetime]] = []
     for r in conn.execute(select(system["omni_agent"])):
         row = dict(r._mapping)
-        agent = engine.agent_from_row(
+        agent = engine.new_agent(
             str(row["user_id"]), str(row["status_id"]), str(row["presence_id"]), row["idle_since"]
         )
         for ld in loads.get(agent.user_id, ()):
-            agent.loads[str(ld["work_id"])] = Load(
-                work_id=str(ld["work_id"]),
-                work_item_id=str(ld["work_item_id"]),
-                channel_id=str(ld["channel_id"]),
-                weight=float(ld["weight"]),
-                percent=float(ld["percent"]),
-                opened=bool(ld["opened"]),
-                skip_check=bool(ld["skip_check"]),
-            )
-        presence = engine.store.get_many("UserServicePresence", [agent.presence_id])
-        if presence:
-            p = presence[0]
+            agent.loads[str(ld["work_id"])] = Load.from_row(ld)
+        agents.append((agent, row["stats_at"]))
+    sessions = {
+        str(p["Id"]): p
+        for p in engine.store.get_many("UserServicePresence", [a.presence_id for a, _ in agents])
+    }
+    for agent, stats_at in agents:
+        p = sessions.get(agent.presence_id)
+        if p is not None:
             start = p.get("StatusStartDate")
             agent.session_start = start if isinstance(start, datetime) else None
-            agent.stats_at = row["stats_at"]
-            agent.idle_seconds = float(p.get("IdleDuration") or 0)  # type: ignore[arg-type]
-            agent.at_capacity_seconds = float(p.get("AtCapacityDuration") or 0)  # type: ignore[arg-type]
-            if agent.session_start is not None and agent.stats_at is not None:
-                span = (agent.stats_at - agent.session_start).total_seconds()
-                agent.unit_seconds = float(p.get("AverageCapacity") or 0) * span  # type: ignore[arg-type]
+            agent.stats_at = stats_at
+            agent.idle_seconds = _float(p.get("IdleDuration"))
+            agent.at_capacity_seconds = _float(p.get("AtCapacityDuration"))
+            if agent.session_start is not None:
+                span = (stats_at - agent.session_start).total_seconds()
+                agent.unit_seconds = _float(p.get("AverageCapacity")) * span
         engine.put_agent(agent)
 
     psrs = sorted(
         engine.store.find("PendingServiceRouting", IsReadyForRouting=True),
         key=lambda r: (str(r["CreatedDate"]), str(r["Id"])),
     )
-    ids = {str(p["Id"]) for p in psrs}
     needs: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for req in engine.store.find("SkillRequirement"):
-        if str(req.get("RelatedRecordId")) in ids:
-            needs[str(req["RelatedRecordId"])].append(req)
+    for req in engine.store.find_in(
+        "SkillRequirement", "RelatedRecordId", [str(p["Id"]) for p in psrs]
+    ):
+        needs[str(req["RelatedRecordId"])].append(req)
     remembered = {
         str(r.psr_id): (int(r.dropped_groups), json.loads(r.declined))
         for r in conn.execute(select(system["omni_item"]))
@@ -83,3 +81,7 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
             item.declined = set(declined.get("declined", []))
             item.last_declined = declined.get("last")
         engine.backlog.add(item)
+
+
+def _float(value: object) -> float:
+    return float(value or 0)  # type: ignore[arg-type]

@@ -355,6 +355,23 @@ class Store:
         with self.db.read() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
+    def find_in(self, object_name: str, field: str, values: Iterable[object]) -> list[Record]:
+        """Live records whose ``field`` is one of ``values`` (one query per 500)."""
+        obj = self.schema.get(object_name)
+        f = obj.field(field)
+        if f is None:
+            raise InvalidFieldError(f"No such column '{field}' on entity '{obj.name}'")
+        table = self.table(obj)
+        wanted = list(dict.fromkeys(values))
+        out: list[Record] = []
+        with self.db.read() as conn:
+            for start in range(0, len(wanted), 500):
+                stmt = select(table).where(
+                    table.c.IsDeleted.is_(False), table.c[f.name].in_(wanted[start : start + 500])
+                )
+                out.extend(dict(r._mapping) for r in conn.execute(stmt))
+        return out
+
     def count(self, object_name: str) -> int:
         obj = self.schema.get(object_name)
         table = self.table(obj)

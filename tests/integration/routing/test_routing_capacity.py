@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.integration.api.api_harness import assert_error, unchanged
 from tests.integration.routing.omni_harness import Centre
 from workroute.kernel.clock import ManualClock
 
@@ -75,3 +76,22 @@ def test_least_active_picks_fewest_open_items_then_longest_idle(
     third = centre.case(queue)
     # Tie again (one item each): bo received work longest ago.
     assert [w["workItemId"] for w in bo.works()][-1] == third
+
+
+def test_past_the_org_limits_work_overflows_or_is_refused(centre: Centre) -> None:
+    bo = centre.agent("bo")
+    org = centre.api.org
+    org.omni.limits.max_queued_items = 1
+    try:
+        spill = centre.queue("Spill", centre.config("Spill", OverflowAssigneeId=bo.user_id), [])
+        first = centre.case(spill)
+        second = centre.case(spill)
+        assert len(centre.pending(first)) == 1
+        assert centre.pending(second) == []
+        assert centre.admin.read("Case", second, "OwnerId")["OwnerId"] == bo.user_id
+        strict = centre.queue("Strict", centre.config("Strict"), [])
+        with unchanged(org):
+            resp = centre.admin.post("/sobjects/Case", {"Subject": "x", "OwnerId": strict})
+            assert_error(resp, 400, "LIMIT_EXCEEDED")
+    finally:
+        org.omni.limits.max_queued_items = None

@@ -195,3 +195,82 @@ def test_console_events_are_published_in_order(centre: Centre) -> None:
     assert flag["updatedBy"] == ann.user_id and flag["message"] == "help"
     assert [e["replayId"] for e in events] == sorted(e["replayId"] for e in events)
     assert ann.events(after=events[-2]["replayId"]) == events[-1:]
+
+
+def test_leaving_the_queue_cancels_assigned_work(centre: Centre) -> None:
+    ann = centre.agent("ann")
+    centre.presence("P", [ann])
+    queue = centre.queue("Support", centre.config("C", PushTimeout=30), [ann])
+    ann.ok("login", statusId=centre.available)
+    case = centre.case(queue)
+    work = ann.works()[0]["workId"]
+    resp = centre.admin.patch(f"/sobjects/Case/{case}", {"OwnerId": centre.api.org.admin_user_id()})
+    assert resp.status_code == 204, resp.text
+    assert centre.work(Id=work)[0]["Status"] == "Canceled"
+    assert centre.pending(case) == [] and ann.works() == [] and ann.workload() == 0
+    assert centre.api.org.timers.list(record_id=work) == []
+
+
+def test_decline_needs_the_presence_configuration_to_allow_it(centre: Centre) -> None:
+    ann = centre.agent("ann")
+    centre.presence("NoDecline", [ann], OptionsIsDeclineEnabled=False)
+    queue = centre.queue("Support", centre.config("C"), [ann])
+    ann.ok("login", statusId=centre.available)
+    centre.case(queue)
+    work = ann.works()[0]["workId"]
+    with unchanged(centre.api.org):
+        assert_error(ann.call("declineAgentWork", workId=work), 400, "OMNI_ERROR")
+        long_reason = "x" * 256
+        assert_error(
+            ann.call("declineAgentWork", workId=work, declineReason=long_reason),
+            400,
+            "INVALID_FIELD",
+        )
+
+
+def test_a_flag_is_raised_and_lowered(centre: Centre) -> None:
+    ann = centre.agent("ann")
+    centre.presence("P", [ann])
+    queue = centre.queue("Support", centre.config("C"), [ann])
+    ann.ok("login", statusId=centre.available)
+    centre.case(queue)
+    work = ann.works()[0]["workId"]
+    ann.ok("raiseAgentWorkFlag", workId=work)
+    ann.ok("lowerAgentWorkFlag", workId=work)
+    flags = [e["payload"] for e in ann.events() if e["topic"] == "omni/workFlagUpdated"]
+    assert [f["isFlagged"] for f in flags] == [True, False]
+    assert flags[1]["message"] is None
+
+
+def test_channels_and_queues_take_only_objects_with_owners(centre: Centre) -> None:
+    post = centre.admin.post
+    base = {"DeveloperName": "X", "MasterLabel": "X"}
+    queue = centre.queue("Support", None, [])
+    with unchanged(centre.api.org):
+        for related in ("NoSuchObject", "Profile"):
+            assert_error(
+                post("/sobjects/ServiceChannel", {**base, "RelatedEntity": related}),
+                400,
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                fields=["RelatedEntity"],
+            )
+        assert_error(
+            post(
+                "/sobjects/ServiceChannel",
+                {**base, "RelatedEntity": "Lead", "StatusField": "NoSuchField"},
+            ),
+            400,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            fields=["StatusField"],
+        )
+        assert_error(
+            post("/sobjects/QueueSubject", {"QueueId": queue, "SubjectType": "Nope"}),
+            400,
+            "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+            fields=["SubjectType"],
+        )
+    channel = centre.admin.create(
+        "ServiceChannel", {**base, "RelatedEntity": "lead", "StatusField": "status"}
+    )
+    stored = centre.admin.read("ServiceChannel", channel, "RelatedEntity,StatusField")
+    assert (stored["RelatedEntity"], stored["StatusField"]) == ("Lead", "Status")

@@ -1,12 +1,12 @@
-"""Fixtures for the in-process HTTP API tests (see api_harness for the helpers)."""
+"""Fixtures for the in-process HTTP API tests of every package (helpers: api/api_harness)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from tests.integration.api.api_harness import Api, Caller, TestClient
 
+from tests.integration.api.api_harness import Api, Caller, TestClient
 from workroute.api.app import create_app
 from workroute.org import Org
 
