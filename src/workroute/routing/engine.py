@@ -168,11 +168,13 @@ class OmniEngine:
 
     @contextmanager
     def internal(self) -> Iterator[None]:
-        """Saves the engine makes itself (its hooks let them through)."""
+        """Saves the engine makes itself: its hooks let them through, and the store
+        trusts their values (see ``Store.trusted``)."""
         depth = getattr(self._local, "internal", 0)
         self._local.internal = depth + 1
         try:
-            yield
+            with self.store.trusted():
+                yield
         finally:
             self._local.internal = depth
 

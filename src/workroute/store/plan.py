@@ -92,6 +92,21 @@ class SavePlan:
         self.auto_numbers = [f for f in obj.fields if f.auto_number]
         self.formula_defaults = [f for f in obj.fields if f.default_formula and not f.calculated]
         self.has_owner = obj.field("OwnerId") is not None
+        self._column_set = frozenset(self.columns)
+
+    def trusted(self, record: Mapping[str, object]) -> Record:
+        """The engine's own values, already typed and canonically named (see
+        ``Store.trusted``): only the names are checked, so a typo fails loudly."""
+        out = {k: v for k, v in record.items() if k != "Id"}
+        if not out.keys() <= self._column_set:
+            unknown = sorted(out.keys() - self._column_set)
+            raise InvalidFieldError(
+                f"No such column '{unknown[0]}' on sobject of type {self.obj.name}",
+                fields=unknown,
+            )
+        if "Id" in record:
+            out["Id"] = record["Id"]
+        return out
 
     def coerce(self, record: Mapping[str, object], *, inserting: bool, from_api: bool) -> Record:
         """Input values by canonical field name, coerced; unknown or read-only fields fail."""

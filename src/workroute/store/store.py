@@ -7,12 +7,14 @@ after-save hooks, commit. Lists of records are the unit of work.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, func, insert, select, update
 
 from workroute.kernel.clock import Clock
 from workroute.kernel.errors import (
@@ -56,6 +58,37 @@ class Store:
         # Compiled formulas by text and object; cleared whenever the schema changes.
         self.formulas = FormulaCache()
         self._depth = 0
+        #: Per thread, the hook depths at which :meth:`trusted` was entered.
+        self._local = threading.local()
+        #: Statements built once per table (and shape), so a save does not build SQL.
+        self._stmts: dict[tuple[object, ...], Executable] = {}
+
+    @contextmanager
+    def trusted(self) -> Iterator[None]:
+        """Saves made directly in this block are the engine's own rows, typed and
+        consistent by construction (router writes): they skip coercion and the
+        required, reference and uniqueness checks, but run every hook. Saves that
+        those hooks make (a workflow field update, say) are checked as usual."""
+        stack: list[int] = self._local.__dict__.setdefault("trusted", [])
+        stack.append(self._depth)
+        try:
+            yield
+        finally:
+            stack.pop()
+
+    def _is_trusted(self) -> bool:
+        stack: list[int] | None = getattr(self._local, "trusted", None)
+        return bool(stack) and stack[-1] == self._depth  # type: ignore[index]
+
+    def stmt(self, key: tuple[object, ...], build: Callable[[], Executable]) -> Executable:
+        """A statement built once for ``key`` (which names the table object it uses,
+        so a changed table gets new statements)."""
+        found = self._stmts.get(key)
+        if found is None:
+            if len(self._stmts) > 5_000:
+                self._stmts.clear()
+            found = self._stmts[key] = build()
+        return found
 
     # -- schema ---------------------------------------------------------------
 
@@ -97,10 +130,15 @@ class Store:
         if not records:
             return []
         now = self.clock.now()
+        trusted = self._is_trusted()
         rows: list[Record] = []
         givens: list[Record] = []
         for rec in records:
-            given = plan.coerce(rec, inserting=True, from_api=from_api)
+            given = (
+                plan.trusted(rec)
+                if trusted
+                else plan.coerce(rec, inserting=True, from_api=from_api)
+            )
             row = dict(plan.defaults)
             row.update(given)
             rows.append(row)
@@ -123,11 +161,16 @@ class Store:
                 self._formula_defaults(plan, rows, givens, user_id, now)
             ctx = self._context(conn, obj, Operation.INSERT, rows, [None] * len(rows), user_id, now)
             self._run_hooks(ctx, before=True)
-            for row in rows:
-                plan.check_required(row)
-            self._check_references(conn, plan, rows, None)
-            self._check_unique(conn, plan, rows, None)
-            conn.execute(insert(self.table(obj)), [_row_for(plan, r) for r in rows])
+            if not trusted:
+                for row in rows:
+                    plan.check_required(row)
+                self._check_references(conn, plan, rows, None)
+                self._check_unique(conn, plan, rows, None)
+            table = self.table(obj)
+            conn.execute(
+                self.stmt(("insert", table), lambda: insert(table)),
+                [_row_for(plan, r) for r in rows],
+            )
             self._run_hooks(ctx, before=False)
         return ids
 
@@ -146,12 +189,18 @@ class Store:
             return
         coerced: list[tuple[str, Record]] = []
         seen: set[str] = set()
+        trusted = self._is_trusted()
         for change in changes:
-            rid = _id_of(change)
+            if trusted:
+                rid = str(change["Id"])
+                given = plan.trusted(change)
+            else:
+                rid = _id_of(change)
+                given = plan.coerce(change, inserting=False, from_api=from_api)
             if rid in seen:
                 raise DuplicateValueError(f"Duplicate id in list: {rid}", fields=["Id"])
             seen.add(rid)
-            coerced.append((rid, plan.coerce(change, inserting=False, from_api=from_api)))
+            coerced.append((rid, given))
         now = self.clock.now()
         with self.db.write() as conn:
             olds = self._load_for_write(conn, obj, [rid for rid, _ in coerced])
@@ -164,10 +213,11 @@ class Store:
                 news.append(new)
             ctx = self._context(conn, obj, Operation.UPDATE, news, list(olds), user_id, now)
             self._run_hooks(ctx, before=True)
-            for new in news:
-                plan.check_required(new)
-            self._check_references(conn, plan, news, olds)
-            self._check_unique(conn, plan, news, olds)
+            if not trusted:
+                for new in news:
+                    plan.check_required(new)
+                self._check_references(conn, plan, news, olds)
+                self._check_unique(conn, plan, news, olds)
             self._write_updates(conn, plan, news, olds)
             ctx.changed = [_changed(n, o) for n, o in zip(news, olds, strict=True)]
             self._run_hooks(ctx, before=False)
@@ -318,12 +368,17 @@ class Store:
     ) -> list[Record]:
         obj = self.schema.get(object_name)
         table = self.table(obj)
-        cols = self._columns(obj, table, fields)
-        stmt = select(*cols).where(table.c.Id.in_(list(ids)))
-        if not include_deleted:
-            stmt = stmt.where(table.c.IsDeleted.is_(False))
+        names = None if fields is None else tuple(fields)
+
+        def build() -> Executable:
+            stmt = select(*self._columns(obj, table, names)).where(
+                table.c.Id.in_(bindparam("ids", expanding=True))
+            )
+            return stmt if include_deleted else stmt.where(table.c.IsDeleted.is_(False))
+
+        stmt = self.stmt(("get_many", table, names, include_deleted), build)
         with self.db.read() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(stmt)]
+            rows = [dict(r._mapping) for r in conn.execute(stmt, {"ids": list(ids)})]
         order = {rid: i for i, rid in enumerate(ids)}
         rows.sort(key=lambda r: order.get(str(r["Id"]), 0))
         return rows
@@ -363,13 +418,18 @@ class Store:
             raise InvalidFieldError(f"No such column '{field}' on entity '{obj.name}'")
         table = self.table(obj)
         wanted = list(dict.fromkeys(values))
+        stmt = self.stmt(
+            ("find_in", table, f.name),
+            lambda: select(table).where(
+                table.c.IsDeleted.is_(False),
+                table.c[f.name].in_(bindparam("values", expanding=True)),
+            ),
+        )
         out: list[Record] = []
         with self.db.read() as conn:
             for start in range(0, len(wanted), 500):
-                stmt = select(table).where(
-                    table.c.IsDeleted.is_(False), table.c[f.name].in_(wanted[start : start + 500])
-                )
-                out.extend(dict(r._mapping) for r in conn.execute(stmt))
+                chunk = wanted[start : start + 500]
+                out.extend(dict(r._mapping) for r in conn.execute(stmt, {"values": chunk}))
         return out
 
     def count(self, object_name: str) -> int:
@@ -435,10 +495,11 @@ class Store:
 
     def _load_for_write(self, conn: Connection, obj: ObjectDef, ids: list[str]) -> list[Record]:
         table = self.table(obj)
-        found = {
-            str(r._mapping["Id"]): dict(r._mapping)
-            for r in conn.execute(select(table).where(table.c.Id.in_(ids)))
-        }
+        stmt = self.stmt(
+            ("load", table),
+            lambda: select(table).where(table.c.Id.in_(bindparam("ids", expanding=True))),
+        )
+        found = {str(r._mapping["Id"]): dict(r._mapping) for r in conn.execute(stmt, {"ids": ids})}
         out = []
         for rid in ids:
             row = found.get(rid)
@@ -460,12 +521,15 @@ class Store:
         for cols, params in groups.items():
             if not cols:
                 continue
-            stmt = (
-                update(table)
-                .where(table.c.Id == bindparam("b_Id"))
-                .values({c: bindparam("b_" + c) for c in cols})
-            )
-            conn.execute(stmt, params)
+
+            def build(cols: tuple[str, ...] = cols) -> Executable:
+                return (
+                    update(table)
+                    .where(table.c.Id == bindparam("b_Id"))
+                    .values({c: bindparam("b_" + c) for c in cols})
+                )
+
+            conn.execute(self.stmt(("update", table, cols), build), params)
 
     def _set_deleted(
         self, object_name: str, ids: Sequence[str], *, user_id: str, deleted: bool
@@ -527,16 +591,15 @@ class Store:
             table = self.table(target)
             ids = list(refs)
             found: set[str] = set()
+            stmt = self.stmt(
+                ("live_ids", table),
+                lambda table=table: select(table.c.Id).where(  # type: ignore[misc]
+                    table.c.Id.in_(bindparam("ids", expanding=True)), table.c.IsDeleted.is_(False)
+                ),
+            )
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                found.update(
-                    str(r[0])
-                    for r in conn.execute(
-                        select(table.c.Id).where(
-                            table.c.Id.in_(chunk), table.c.IsDeleted.is_(False)
-                        )
-                    )
-                )
+                found.update(str(r[0]) for r in conn.execute(stmt, {"ids": chunk}))
             for rid, f in refs.items():
                 if rid not in found:
                     raise InvalidCrossReferenceKeyError(
