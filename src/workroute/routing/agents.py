@@ -58,6 +58,55 @@ class Load:
         )
 
 
+class Loads(dict[str, Load]):
+    """An agent's loads by work id, with the sums of weights and percentages kept up to
+    date on every change: the router reads them for each candidate it looks at, far
+    more often than loads change."""
+
+    __slots__ = ("percent", "weight")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weight = 0.0
+        self.percent = 0.0
+
+    def _sum(self) -> None:
+        # Summed afresh (at most MAX_OPEN_ITEMS terms), so no rounding error builds up.
+        self.weight = sum(ld.weight for ld in self.values())
+        self.percent = sum(ld.percent for ld in self.values())
+
+    def __setitem__(self, key: str, value: Load) -> None:
+        super().__setitem__(key, value)
+        self._sum()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._sum()
+
+    def pop(self, key: str, default: Load | None = None) -> Load | None:  # type: ignore[override]
+        value = super().pop(key, default)
+        self._sum()
+        return value
+
+    def clear(self) -> None:
+        super().clear()
+        self._sum()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._sum()
+
+    def setdefault(self, key: str, default: Load) -> Load:
+        value = super().setdefault(key, default)
+        self._sum()
+        return value
+
+    def popitem(self) -> tuple[str, Load]:
+        item = super().popitem()
+        self._sum()
+        return item
+
+
 @dataclass(slots=True, eq=False)
 class Agent:
     user_id: str
@@ -67,7 +116,7 @@ class Agent:
     presence_id: str
     #: When the agent last received work, or came online: the routing tie-break.
     idle_since: datetime
-    loads: dict[str, Load] = field(default_factory=dict)
+    loads: Loads = field(default_factory=Loads)
     skills: dict[str, float] = field(default_factory=dict)
     queues: frozenset[str] = frozenset()
     version: int = 0
@@ -104,8 +153,8 @@ class Agent:
 
     @property
     def used(self) -> float:
-        c = self.capacity
-        return sum(ld.weight + ld.percent * c / 100.0 for ld in self.loads.values())
+        loads = self.loads
+        return loads.weight + loads.percent * self.capacity / 100.0
 
     @property
     def free(self) -> float:
@@ -119,9 +168,10 @@ class Agent:
         return weight + percent * self.capacity / 100.0
 
     def fits(self, weight: float, percent: float) -> bool:
+        loads, c = self.loads, self.capacity
         return (
-            self.open_count < MAX_OPEN_ITEMS
-            and self.used + self.units(weight, percent) <= self.capacity + EPSILON
+            len(loads) < MAX_OPEN_ITEMS
+            and loads.weight + weight + (loads.percent + percent) * c / 100.0 <= c + EPSILON
         )
 
     def workload(self) -> float:

@@ -63,6 +63,9 @@ class Pending:
     #: The active AgentWork, while the item is with an agent.
     work_id: str | None = None
     lane: tuple[object, ...] = ()
+    #: ``active_skills()`` as computed for (``dropped_groups``, ``skills``).
+    _active: tuple[SkillNeed, ...] = ()
+    _active_for: tuple[int, tuple[SkillNeed, ...]] | None = None
 
     @property
     def sort_key(self) -> tuple[int, int, float, int]:
@@ -81,8 +84,16 @@ class Pending:
         return set(self.drop_groups()[: self.dropped_groups])
 
     def active_skills(self) -> tuple[SkillNeed, ...]:
-        dropped = self.dropped_priorities()
-        return tuple(s for s in self.skills if not (s.additional and s.priority in dropped))
+        """The skills an agent must hold now: all but the dropped additional ones.
+        Kept until ``dropped_groups`` changes (the router asks once per candidate)."""
+        key = self._active_for
+        if key is None or key[0] != self.dropped_groups or key[1] is not self.skills:
+            dropped = self.dropped_priorities()
+            self._active = tuple(
+                s for s in self.skills if not (s.additional and s.priority in dropped)
+            )
+            self._active_for = (self.dropped_groups, self.skills)
+        return self._active
 
     def compute_lane(self) -> tuple[object, ...]:
         if self.preferred_required and self.preferred_user_id:

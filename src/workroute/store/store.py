@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, func, select, update
 
 from workroute.kernel.clock import Clock
 from workroute.kernel.errors import (
@@ -166,11 +166,7 @@ class Store:
                     plan.check_required(row)
                 self._check_references(conn, plan, rows, None)
                 self._check_unique(conn, plan, rows, None)
-            table = self.table(obj)
-            conn.execute(
-                self.stmt(("insert", table), lambda: insert(table)),
-                [_row_for(plan, r) for r in rows],
-            )
+            self.db.insert_rows(conn, self.table(obj), rows, plan.columns)
             self._run_hooks(ctx, before=False)
         return ids
 
@@ -519,17 +515,8 @@ class Store:
             cols = tuple(c for c in plan.columns if c != "Id" and new.get(c) != old.get(c))
             groups[cols].append({"b_Id": new["Id"], **{"b_" + c: new.get(c) for c in cols}})
         for cols, params in groups.items():
-            if not cols:
-                continue
-
-            def build(cols: tuple[str, ...] = cols) -> Executable:
-                return (
-                    update(table)
-                    .where(table.c.Id == bindparam("b_Id"))
-                    .values({c: bindparam("b_" + c) for c in cols})
-                )
-
-            conn.execute(self.stmt(("update", table, cols), build), params)
+            if cols:
+                self.db.update_rows(conn, table, cols, params)
 
     def _set_deleted(
         self, object_name: str, ids: Sequence[str], *, user_id: str, deleted: bool
@@ -680,10 +667,6 @@ def format_auto_number(f: FieldDef, n: int) -> str:
 def _poly_ok(f: FieldDef, target: ObjectDef) -> bool:
     # Polymorphic "what" references also take custom objects (Task.WhatId, WorkItemId).
     return target.custom and f.polymorphic
-
-
-def _row_for(plan: SavePlan, row: Record) -> dict[str, object]:
-    return {c: row.get(c) for c in plan.columns}
 
 
 def _changed(new: Record, old: Record | None) -> frozenset[str]:

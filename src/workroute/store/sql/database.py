@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 
 from workroute.kernel.errors import ConflictError, DuplicateValueError, WorkrouteError
 from workroute.schema.model import ObjectDef
+from workroute.store.sql.bulk import RowWriter, insert_writer, update_writer
 from workroute.store.sql.tables import (
     SYSTEM_SCHEMA_VERSION,
     build_object_table,
@@ -79,6 +80,7 @@ class Database:
         self._local = threading.local()
         #: Called after every committed outermost write transaction (wake-up signals).
         self.commit_listeners: list[Callable[[], None]] = []
+        self._writers: dict[tuple[str, Table, tuple[str, ...]], RowWriter] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -139,6 +141,38 @@ class Database:
 
     def table(self, obj: ObjectDef) -> Table:
         return self._objects[obj.key]
+
+    # -- bulk writes ------------------------------------------------------------
+
+    def insert_rows(
+        self,
+        conn: Connection,
+        table: Table,
+        rows: Sequence[Any],
+        columns: Sequence[str] | None = None,
+    ) -> None:
+        """INSERT ``rows`` (mappings by column name; missing columns are null) as one
+        driver-level executemany (see :mod:`workroute.store.sql.bulk`)."""
+        if rows:
+            cols = tuple(columns) if columns is not None else tuple(table.c.keys())
+            self._writer("insert", table, cols).run(conn, rows)
+
+    def update_rows(
+        self, conn: Connection, table: Table, columns: Sequence[str], params: Sequence[Any]
+    ) -> None:
+        """``UPDATE table SET col = b_col ... WHERE Id = b_Id`` for each parameter set."""
+        if params:
+            self._writer("update", table, tuple(columns)).run(conn, params)
+
+    def _writer(self, kind: str, table: Table, cols: tuple[str, ...]) -> RowWriter:
+        key = (kind, table, cols)
+        writer = self._writers.get(key)
+        if writer is None:
+            if len(self._writers) > 5_000:
+                self._writers.clear()
+            build = insert_writer if kind == "insert" else update_writer
+            writer = self._writers[key] = build(self.engine.dialect, table, cols)
+        return writer
 
     # -- transactions ---------------------------------------------------------
 
