@@ -183,12 +183,24 @@ _Entry = tuple[float, float, str, int]  # (score, idle since, user id, version)
 
 
 class AgentPool:
-    """The online agents and their per-queue and per-skill heaps."""
+    """The online agents and their per-queue and per-skill heaps.
+
+    Heap entries are (score, idle since, user id, version), lower first. ``touch``
+    (an agent who may now take more: a release, a login, new skills) bumps the
+    agent's version, which retires their old entries, and pushes fresh ones. Work
+    added to an agent only makes their score worse, so :meth:`loaded` pushes
+    nothing: their entry stays, a little optimistic, and is re-filed with the true
+    score when it reaches the top of a heap. An entry above its true place is only
+    ever looked at early, never skipped, so the order the router sees is exact.
+    """
 
     def __init__(self) -> None:
         self.agents: dict[str, Agent] = {}
         self._members: dict[IndexKey, set[str]] = defaultdict(set)
         self._heaps: dict[tuple[IndexKey, RoutingModel], list[_Entry]] = {}
+        #: Told of every agent who may now take work they could not before (the
+        #: backlog wakes the lanes that wait on them).
+        self.on_touch: Callable[[Agent], None] | None = None
 
     def __len__(self) -> int:
         return len(self.agents)
@@ -227,9 +239,11 @@ class AgentPool:
         return agent
 
     def touch(self, agent: Agent) -> None:
-        """The agent's load changed: push fresh heap entries."""
+        """The agent's load or standing changed in any way: file them afresh."""
         agent.version += 1
-        if agent.open_count >= MAX_OPEN_ITEMS or agent.free <= EPSILON:
+        if self.on_touch is not None:
+            self.on_touch(agent)
+        if not _has_room(agent):
             return  # takes nothing until something is released (touched again)
         for key in agent.keys:
             for model in (RoutingModel.LEAST_ACTIVE, RoutingModel.MOST_AVAILABLE):
@@ -238,6 +252,10 @@ class AgentPool:
                     heapq.heappush(heap, _entry(agent, model))
                     if len(heap) > 4 * len(self._members[key]) + 64:
                         self._rebuild(key, model)
+
+    def loaded(self, agent: Agent) -> None:
+        """Work was added to the agent (their score only got worse): nothing to push;
+        their entries are re-filed lazily (see the class docstring)."""
 
     def members(self, key: IndexKey) -> set[str]:
         return self._members.get(key) or set()
@@ -261,20 +279,34 @@ class AgentPool:
         heap = self._heaps.get((key, model))
         if heap is None:
             heap = self._rebuild(key, model)
+        agents = self.agents
+        least_active = model is RoutingModel.LEAST_ACTIVE
+        bounded = not least_active and not percent
         popped: list[_Entry] = []
         found: Agent | None = None
         try:
             while heap:
                 entry = heap[0]
-                agent = self.agents.get(entry[2])
+                agent = agents.get(entry[2])
                 if agent is None or agent.version != entry[3]:
-                    heapq.heappop(heap)
+                    heapq.heappop(heap)  # retired by a newer entry, or offline
                     continue
-                if model is RoutingModel.MOST_AVAILABLE and not percent:
-                    if -entry[0] + EPSILON < weight:
-                        break  # nobody below has more room
+                loads, c = agent.loads, agent.capacity
+                used = loads.weight + loads.percent * c / 100.0
+                if len(loads) >= MAX_OPEN_ITEMS or c - used <= EPSILON:
+                    heapq.heappop(heap)  # full: back when something is released
+                    continue
+                score = float(len(loads)) if least_active else used - c
+                idle = agent.idle_since.timestamp()
+                if entry[0] != score or entry[1] != idle:
+                    heapq.heapreplace(heap, (score, idle, entry[2], entry[3]))
+                    continue  # was optimistic: filed again at its true place
+                if bounded and c - used + EPSILON < weight:
+                    break  # nobody below has more room
                 popped.append(heapq.heappop(heap))
-                if agent.fits(weight, percent) and accept(agent):
+                if loads.weight + weight + (
+                    loads.percent + percent
+                ) * c / 100.0 <= c + EPSILON and accept(agent):
                     found = agent
                     break
         finally:
@@ -286,13 +318,15 @@ class AgentPool:
         heap = [
             _entry(a, model)
             for uid in self._members.get(key, ())
-            if (a := self.agents.get(uid)) is not None
-            and a.open_count < MAX_OPEN_ITEMS
-            and a.free > EPSILON
+            if (a := self.agents.get(uid)) is not None and _has_room(a)
         ]
         heapq.heapify(heap)
         self._heaps[(key, model)] = heap
         return heap
+
+
+def _has_room(agent: Agent) -> bool:
+    return agent.open_count < MAX_OPEN_ITEMS and agent.free > EPSILON
 
 
 def _entry(agent: Agent, model: RoutingModel) -> _Entry:

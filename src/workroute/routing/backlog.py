@@ -14,7 +14,7 @@ and drops a lane for the rest of the pass as soon as its head is stuck.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -105,12 +105,30 @@ class Pending:
         return (self.channel_id, self.model.value, need, self.weight, self.percent)
 
 
+SortKey = tuple[int, int, float, int]
+Lane = tuple[object, ...]
+
+
 class Backlog:
-    """Waiting items by PendingServiceRouting id, in lanes ordered by routing order."""
+    """Waiting items by PendingServiceRouting id, in lanes ordered by routing order.
+
+    Lanes whose first item may be placeable are *ready*, in a heap by that item's
+    routing order; the router takes them best first. A lane whose first item found
+    nobody is *stuck* and filed under the pool key its agents would come from (the
+    queue, one of the skills, the preferred user): it is looked at again only when
+    an agent filed under that key may take more work (:meth:`wake`), or when work
+    joins the lane. So waiting work nobody can take costs nothing per pass.
+    """
 
     def __init__(self) -> None:
         self.items: dict[str, Pending] = {}
-        self._lanes: dict[tuple[object, ...], list[tuple[tuple[int, int, float, int], str]]] = {}
+        self._lanes: dict[Lane, list[tuple[SortKey, str]]] = {}
+        self._ready: list[tuple[SortKey, Lane]] = []
+        #: The best key each ready lane is filed under in ``_ready`` (other entries
+        #: of the lane there are stale).
+        self._ready_key: dict[Lane, SortKey] = {}
+        self._stuck: dict[tuple[str, str, str], set[Lane]] = {}
+        self._stuck_on: dict[Lane, tuple[str, str, str]] = {}
         self._seq = 0
 
     def __len__(self) -> int:
@@ -133,6 +151,8 @@ class Backlog:
         item.lane = item.compute_lane()
         if item.work_id is None and item.model is not RoutingModel.EXTERNAL:
             heapq.heappush(self._lanes.setdefault(item.lane, []), (item.sort_key, item.psr_id))
+            self._unstick(item.lane)
+            self._make_ready(item.lane, item.sort_key)
 
     def remove(self, psr_id: str) -> Pending | None:
         return self.items.pop(psr_id, None)
@@ -141,7 +161,9 @@ class Backlog:
         """Items not with an agent (external ones included), in no particular order."""
         return (i for i in self.items.values() if i.work_id is None)
 
-    def _live(self, lane: tuple[object, ...], entry: tuple[object, str]) -> Pending | None:
+    # -- lanes ---------------------------------------------------------------------
+
+    def _live(self, lane: Lane, entry: tuple[SortKey, str]) -> Pending | None:
         item = self.items.get(entry[1])
         if (
             item is None
@@ -153,7 +175,7 @@ class Backlog:
             return None
         return item
 
-    def head(self, lane: tuple[object, ...]) -> Pending | None:
+    def head(self, lane: Lane) -> Pending | None:
         heap = self._lanes.get(lane)
         while heap:
             item = self._live(lane, heap[0])
@@ -164,16 +186,70 @@ class Backlog:
             del self._lanes[lane]
         return None
 
-    def pop_head(self, lane: tuple[object, ...]) -> None:
+    def _make_ready(self, lane: Lane, key: SortKey) -> None:
+        if lane in self._stuck_on:
+            return
+        known = self._ready_key.get(lane)
+        if known is None or key < known:
+            self._ready_key[lane] = key
+            heapq.heappush(self._ready, (key, lane))
+
+    def has_ready(self) -> bool:
+        return bool(self._ready_key)
+
+    def next_ready(self) -> tuple[Pending, Lane] | None:
+        """The first item of the best ready lane (the lane stays the router's until it
+        calls :meth:`placed` or :meth:`stuck`)."""
+        ready = self._ready
+        while ready:
+            key, lane = heapq.heappop(ready)
+            if self._ready_key.get(lane) != key:
+                continue  # a stale entry of a lane filed again since
+            del self._ready_key[lane]
+            item = self.head(lane)
+            if item is None:
+                continue
+            if item.sort_key != key:
+                self._make_ready(lane, item.sort_key)
+                continue
+            return item, lane
+        return None
+
+    def placed(self, lane: Lane) -> None:
+        """The lane's first item went to an agent: the next one is ready."""
         heap = self._lanes.get(lane)
         if heap:
             heapq.heappop(heap)
+        nxt = self.head(lane)
+        if nxt is not None:
+            self._make_ready(lane, nxt.sort_key)
 
-    def heads(self) -> list[tuple[tuple[int, int, float, int], tuple[object, ...]]]:
-        """(sort key, lane) of every lane's first item."""
-        out = []
-        for lane in list(self._lanes):
-            item = self.head(lane)
-            if item is not None:
-                out.append((item.sort_key, lane))
-        return out
+    def stuck(self, lane: Lane, on: tuple[str, str, str]) -> None:
+        """Nobody can take the lane's first item, so nobody any of it: set the lane
+        aside until an agent filed under ``on`` may take more."""
+        self._stuck_on[lane] = on
+        self._stuck.setdefault(on, set()).add(lane)
+
+    def wake(self, keys: Iterable[tuple[str, str, str]]) -> None:
+        """Agents filed under ``keys`` may take more: their stuck lanes are ready."""
+        for key in keys:
+            lanes = self._stuck.pop(key, None)
+            if not lanes:
+                continue
+            for lane in lanes:
+                self._stuck_on.pop(lane, None)
+                item = self.head(lane)
+                if item is not None:
+                    self._make_ready(lane, item.sort_key)
+
+    def wake_all(self) -> None:
+        self.wake(list(self._stuck))
+
+    def _unstick(self, lane: Lane) -> None:
+        on = self._stuck_on.pop(lane, None)
+        if on is not None:
+            lanes = self._stuck.get(on)
+            if lanes is not None:
+                lanes.discard(lane)
+                if not lanes:
+                    del self._stuck[on]

@@ -14,12 +14,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from workroute.routing.agents import Agent, Load
 from workroute.routing.model import RoutingType, WorkStatus
 from workroute.routing.router import Decision
 from workroute.store.events import Event
+from workroute.store.timers import TimerSpec
 
 if TYPE_CHECKING:
     from workroute.routing.engine import OmniEngine
@@ -60,6 +61,7 @@ def write_assignments(
     engine: OmniEngine, conn: Connection, decisions: Sequence[Decision], now: datetime
 ) -> None:
     from workroute.routing.console import accept_effects, save_presence_stats
+    from workroute.routing.engine import PUSH_TIMEOUT, push_key
 
     setup = engine.setup
     store = engine.store
@@ -69,6 +71,7 @@ def write_assignments(
     traces: list[dict[str, object]] = []
     events: list[Event] = []
     auto: list[tuple[str, str, str, str | None]] = []
+    timers: list[TimerSpec] = []
     before: dict[str, float] = {}
     for d in decisions:
         item, agent = d.item, d.agent
@@ -132,17 +135,15 @@ def write_assignments(
         if opened:
             auto.append((work_id, agent.user_id, item.work_item_id, item.psr_id))
         elif item.push_timeout > 0:
-            from workroute.routing.engine import PUSH_TIMEOUT, push_key
-
-            engine.timers.schedule(
-                conn,
-                kind=PUSH_TIMEOUT,
-                key=push_key(work_id),
-                due_at=now + timedelta(seconds=item.push_timeout),
-                payload={"workId": work_id},
-                now=now,
-                object_name="AgentWork",
-                record_id=work_id,
+            timers.append(
+                TimerSpec(
+                    kind=PUSH_TIMEOUT,
+                    key=push_key(work_id),
+                    due_at=now + timedelta(seconds=item.push_timeout),
+                    payload={"workId": work_id},
+                    object_name="AgentWork",
+                    record_id=work_id,
+                )
             )
     admin = engine.system_user_id()
     with engine.internal():
@@ -157,8 +158,10 @@ def write_assignments(
         ]
         if pushed:
             store.update("PendingServiceRouting", pushed, user_id=admin)
-    conn.execute(insert(engine.db.system["omni_load"]), loads)
-    conn.execute(insert(engine.db.system["routing_trace"]), traces)
+    db = engine.db
+    db.insert_rows(conn, db.system["omni_load"], loads)
+    db.insert_rows(conn, db.system["routing_trace"], traces, ("psr_id", "work_id", "at", "trace"))
+    engine.timers.schedule_many(conn, timers, now=now)
     agents = _unique(d.agent for d in decisions)
     events.extend(workload_event(a, before[a.user_id]) for a in agents)
     engine.publish(conn, events)

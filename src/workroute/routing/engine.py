@@ -72,6 +72,7 @@ class OmniEngine:
         self.paused = False
         self._system_user: str | None = None
         self._routed: frozenset[str] | None = None
+        self._spare_ids: list[str] = []
         self._local = threading.local()
         timers.handle(PUSH_TIMEOUT, self._on_push_timeout)
         timers.handle(DROP_SKILLS, self._on_drop_skills)
@@ -207,13 +208,13 @@ class OmniEngine:
     def route(self, *, limit: int = PASS_SIZE) -> int:
         """One routing pass; returns the number of items pushed to agents."""
         with self.db.write() as conn:
-            if not self._broken and not (self.pool.agents and self.backlog.heads()):
+            if not self._broken and not (self.pool.agents and self.backlog.has_ready()):
                 return 0  # nothing could be placed: no setup reload, no writes
             self.ensure(conn)
             now = self.clock.now()
 
             def assign(item: Pending, agent: Agent) -> None:
-                work_id = self.store.ids.allocate("0Bz", 1)[0]
+                work_id = self._work_id()
                 item.work_id = work_id
                 agent.accumulate(now)
                 agent.loads[work_id] = Load(
@@ -224,7 +225,7 @@ class OmniEngine:
                     percent=item.percent,
                 )
                 agent.idle_since = now
-                self.pool.touch(agent)
+                self.pool.loaded(agent)
 
             decisions = self.router.route(assign, limit=limit)
             if decisions:
@@ -232,6 +233,12 @@ class OmniEngine:
 
                 write_assignments(self, conn, decisions, now)
             return len(decisions)
+
+    def _work_id(self) -> str:
+        """An AgentWork id, from a stock taken 256 at a time (unused ones are gaps)."""
+        if not self._spare_ids:
+            self._spare_ids = self.store.ids.allocate("0Bz", 256)[::-1]
+        return self._spare_ids.pop()
 
     # -- work the engine holds -------------------------------------------------------
 

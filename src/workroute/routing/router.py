@@ -25,7 +25,6 @@ to the lower user id, so a decision never depends on dictionary order.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -69,32 +68,39 @@ class Router:
     def __init__(self, pool: AgentPool, backlog: Backlog) -> None:
         self.pool = pool
         self.backlog = backlog
+        pool.on_touch = self._touched
+
+    def _touched(self, agent: Agent) -> None:
+        """An agent may take more than before: wake the lanes waiting on them."""
+        self.backlog.wake((*agent.keys, *((ch, "u", agent.user_id) for ch in agent.channel_ids)))
 
     def route(self, assign: Assign, *, limit: int = 1_000_000) -> list[Decision]:
         """Place what can be placed, best item first; ``assign`` records each choice
         (it must set the item's work and add the load to the agent) before the next."""
-        heads = self.backlog.heads()
-        heapq.heapify(heads)
+        backlog = self.backlog
         out: list[Decision] = []
-        while heads and len(out) < limit:
-            key, lane = heapq.heappop(heads)
-            item = self.backlog.head(lane)
-            if item is None:
-                continue
-            if item.sort_key != key:
-                heapq.heappush(heads, (item.sort_key, lane))
-                continue
+        while len(out) < limit:
+            found = backlog.next_ready()
+            if found is None:
+                break
+            item, lane = found
             trace = Trace(model=item.model.value, tier="")
             agent = self.choose(item, trace)
             if agent is None:
-                continue  # nobody can take the lane's first item, so nobody any of it
+                # Nobody can take the lane's first item, so nobody any of it, until an
+                # agent who could may take more.
+                backlog.stuck(lane, self.wait_key(item))
+                continue
             assign(item, agent)
             out.append(Decision(item, agent, trace))
-            self.backlog.pop_head(lane)
-            nxt = self.backlog.head(lane)
-            if nxt is not None:
-                heapq.heappush(heads, (nxt.sort_key, lane))
+            backlog.placed(lane)
         return out
+
+    def wait_key(self, item: Pending) -> IndexKey:
+        """The pool key of the agents who could take ``item`` (any of them has it)."""
+        if item.preferred_required and item.preferred_user_id:
+            return (item.channel_id, "u", item.preferred_user_id)
+        return self._key(item)
 
     def choose(self, item: Pending, trace: Trace | None = None) -> Agent | None:
         trace = trace or Trace(model=item.model.value, tier="")

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from workroute.store.sql.database import Database
+
+_COLUMNS = ("topic", "user_id", "payload", "created_at")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,17 +52,17 @@ class EventLog:
 
     def publish(self, conn: Connection, events: Sequence[Event], now: datetime) -> None:
         if events:
-            conn.execute(
-                insert(self.table),
-                [
-                    {
-                        "topic": e.topic,
-                        "user_id": e.user_id,
-                        "payload": json.dumps(e.payload, sort_keys=True, default=str),
-                        "created_at": now,
-                    }
-                    for e in events
-                ],
+            rows = [
+                {
+                    "topic": e.topic,
+                    "user_id": e.user_id,
+                    "payload": json.dumps(e.payload, sort_keys=True, default=str),
+                    "created_at": now,
+                }
+                for e in events
+            ]
+            self.db.insert_rows(
+                conn, self.table, rows, ("topic", "user_id", "payload", "created_at")
             )
 
     def read(

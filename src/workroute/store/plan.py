@@ -93,6 +93,21 @@ class SavePlan:
         self.formula_defaults = [f for f in obj.fields if f.default_formula and not f.calculated]
         self.has_owner = obj.field("OwnerId") is not None
         self._column_set = frozenset(self.columns)
+        self._column_index = {c: i for i, c in enumerate(self.columns)}
+        self._among: dict[frozenset[str], tuple[str, ...]] = {}
+
+    def columns_among(self, names: frozenset[str]) -> tuple[str, ...]:
+        """The columns (but Id) among ``names``, in table order (saves repeat the same
+        few sets, so the answers are kept)."""
+        found = self._among.get(names)
+        if found is None:
+            index = self._column_index
+            found = tuple(
+                sorted((n for n in names if n in index and n != "Id"), key=index.__getitem__)
+            )
+            if len(self._among) < 1_000:
+                self._among[names] = found
+        return found
 
     def trusted(self, record: Mapping[str, object]) -> Record:
         """The engine's own values, already typed and canonically named (see

@@ -214,8 +214,8 @@ class Store:
                     plan.check_required(new)
                 self._check_references(conn, plan, news, olds)
                 self._check_unique(conn, plan, news, olds)
-            self._write_updates(conn, plan, news, olds)
             ctx.changed = [_changed(n, o) for n, o in zip(news, olds, strict=True)]
+            self._write_updates(conn, plan, news, ctx.changed)
             self._run_hooks(ctx, before=False)
 
     def delete(self, object_name: str, ids: Sequence[str], *, user_id: str) -> None:
@@ -507,12 +507,16 @@ class Store:
         return out
 
     def _write_updates(
-        self, conn: Connection, plan: SavePlan, news: list[Record], olds: Sequence[Record]
+        self,
+        conn: Connection,
+        plan: SavePlan,
+        news: list[Record],
+        changed: Sequence[frozenset[str]],
     ) -> None:
         table = self.table(plan.obj)
         groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
-        for new, old in zip(news, olds, strict=True):
-            cols = tuple(c for c in plan.columns if c != "Id" and new.get(c) != old.get(c))
+        for new, names in zip(news, changed, strict=True):
+            cols = plan.columns_among(names)
             groups[cols].append({"b_Id": new["Id"], **{"b_" + c: new.get(c) for c in cols}})
         for cols, params in groups.items():
             if cols:
@@ -672,7 +676,11 @@ def _poly_ok(f: FieldDef, target: ObjectDef) -> bool:
 def _changed(new: Record, old: Record | None) -> frozenset[str]:
     if old is None:
         return frozenset(new)
-    return frozenset(k for k, v in new.items() if old.get(k) != v)
+    try:  # the item views' difference is computed in C; the check keeps != semantics
+        differ: Iterable[tuple[str, object]] = new.items() - old.items()
+    except TypeError:  # an unhashable value
+        differ = new.items()
+    return frozenset(k for k, v in differ if old.get(k) != v)
 
 
 def _get_ci(rec: Mapping[str, object], name: str) -> object:
