@@ -79,7 +79,7 @@ def set_status(
 def change_status(
     engine: OmniEngine, conn: Connection, user_id: str, status_id: str, reason: str
 ) -> StatusInfo:
-    status = engine.setup.statuses.get(_id(status_id, "statusId"))
+    status = engine.setup.statuses.get(parse_id(status_id, "statusId"))
     if status is None:
         raise NotFoundError(f"no presence status with id {status_id}", fields=["statusId"])
     if user_id not in engine.setup.active_users:
@@ -305,13 +305,24 @@ def accept_effects(
             existing = engine.store.get_many("PendingServiceRouting", [psr_id], ["Id"])
             if existing:
                 engine.store.delete("PendingServiceRouting", [psr_id], user_id=user_id)
+    give_record(engine, work_item_id, user_id)
+    engine.publish(conn, [work_event(WORK_ACCEPTED, user_id, work_id, work_item_id)])
+    if not psr_id:
+        # Work given to an agent without a request is a transfer to that agent (or an
+        # external router's choice): the work the item had with others ends here.
+        from workroute.routing.transfer import complete_agent_transfer
+
+        complete_agent_transfer(engine, conn, work_id, user_id, work_item_id, now)
+
+
+def give_record(engine: OmniEngine, work_item_id: str, user_id: str) -> None:
+    """The agent becomes the work record's owner (an engine save: no routing hooks)."""
     obj = engine.store.schema.object_for_id(work_item_id)
     if obj is not None and obj.has_owner:
         with engine.internal():
             engine.store.update(
                 obj.name, [{"Id": work_item_id, "OwnerId": user_id}], user_id=user_id
             )
-    engine.publish(conn, [work_event(WORK_ACCEPTED, user_id, work_id, work_item_id)])
 
 
 def decline(engine: OmniEngine, user_id: str, work_id: str, reason: str | None = None) -> None:
@@ -374,23 +385,47 @@ def _decline(
 
 
 def close(engine: OmniEngine, user_id: str, work_id: str) -> None:
+    """Close opened work; on a channel with an after-conversation work timer the first
+    close starts ACW and the second (or the timer) closes the work (routing/acw.py)."""
+    from workroute.routing import acw
+
     with _acting_on(engine, user_id, work_id, WorkStatus.CLOSED) as (conn, work):
         now = engine.clock.now()
-        accepted = work.get("AcceptDateTime")
-        handle = seconds_between(accepted, now) if isinstance(accepted, datetime) else None
-        fields: dict[str, object] = {"CloseDateTime": now, "HandleTime": handle}
-        if work.get("CapacityModel") != CapacityModel.STATUS_BASED.value:
-            fields["ActiveTime"] = handle  # seed: tracked for tab-based work only
-        agent = engine.pool.get(user_id)
-        previous = agent.used if agent else 0.0
-        if agent is not None:
-            agent.accumulate(now)
-        _finish(engine, conn, work, WorkStatus.CLOSED, user_id, now, fields, requeue=False)
-        events = [work_event(WORK_CLOSED, user_id, str(work["Id"]), str(work["WorkItemId"]))]
-        if agent is not None:
-            events.append(workload_event(agent, previous))
-            save_presence_stats(engine, conn, [agent], now)
-        engine.publish(conn, events)
+        channel = engine.setup.channels.get(str(work["ServiceChannelId"]))
+        if channel is not None and acw.uses_acw(channel):
+            timer = acw.timer_of(engine, conn, str(work["Id"]))
+            if timer is None:
+                acw.start(engine, conn, work, channel, user_id, now)
+            else:
+                acw.finish(engine, conn, work, timer, user_id, now)
+            return
+        close_work(engine, conn, work, user_id, now, {})
+
+
+def close_work(
+    engine: OmniEngine,
+    conn: Connection,
+    work: dict[str, Any],
+    user_id: str,
+    now: datetime,
+    fields: dict[str, object],
+) -> None:
+    """Close opened work now: times, capacity, console events."""
+    accepted = work.get("AcceptDateTime")
+    handle = seconds_between(accepted, now) if isinstance(accepted, datetime) else None
+    fields = {"CloseDateTime": now, "HandleTime": handle, **fields}
+    if work.get("CapacityModel") != CapacityModel.STATUS_BASED.value:
+        fields["ActiveTime"] = handle  # seed: tracked for tab-based work only
+    agent = engine.pool.get(user_id)
+    previous = agent.used if agent else 0.0
+    if agent is not None:
+        agent.accumulate(now)
+    _finish(engine, conn, work, WorkStatus.CLOSED, user_id, now, fields, requeue=False)
+    events = [work_event(WORK_CLOSED, user_id, str(work["Id"]), str(work["WorkItemId"]))]
+    if agent is not None:
+        events.append(workload_event(agent, previous))
+        save_presence_stats(engine, conn, [agent], now)
+    engine.publish(conn, events)
 
 
 def _finish(
@@ -432,7 +467,7 @@ def _finish(
 def own_work(engine: OmniEngine, user_id: str, work_id: object) -> dict[str, Any]:
     """The agent's own AgentWork; a malformed, unknown or someone else's id is refused
     the same way, so agents cannot probe each other's work."""
-    wid = _id(work_id, "workId")
+    wid = parse_id(work_id, "workId")
     rows = engine.store.get_many("AgentWork", [wid])
     if not rows or str(rows[0].get("UserId")) != user_id:
         raise NotFoundError(f"no work with id {work_id} for this agent", fields=["workId"])
@@ -443,7 +478,8 @@ def _works(engine: OmniEngine, work_ids: list[str]) -> list[dict[str, Any]]:
     return engine.store.get_many("AgentWork", work_ids) if work_ids else []
 
 
-def _id(value: object, name: str) -> str:
+def parse_id(value: object, name: str) -> str:
+    """A record id given as ``name``, normalized to 18 characters; refused if malformed."""
     if not looks_like_id(value):
         raise InvalidFieldError(f"{name} is not a valid record id: {value!r}", fields=[name])
     try:
@@ -489,7 +525,7 @@ def set_flag(
     the agent whose work it must be (None for a supervisor acting on any work)."""
     with engine.db.write() as conn:
         engine.ensure(conn)
-        wid = _id(work_id, "workId")
+        wid = parse_id(work_id, "workId")
         rows = engine.store.get_many("AgentWork", [wid])
         if not rows or (owner_id is not None and str(rows[0].get("UserId")) != owner_id):
             raise NotFoundError(f"no work with id {work_id} for this agent", fields=["workId"])

@@ -9,6 +9,9 @@
   every change.
 - An external router creates AgentWork through the API for a PendingServiceRouting
   (seed 003, External Routing); capacity is checked unless ShouldSkipCapacityCheck.
+- A record given to a queue while an agent holds its work is a transfer
+  (routing/transfer.py); on a status-based channel, status and owner changes take and
+  free capacity (routing/status_capacity.py).
 - AgentWork fields cannot be updated through the API, and only Closed, Declined or
   Unavailable work can be deleted (seed 003, AgentWork usage).
 """
@@ -39,7 +42,8 @@ from workroute.routing.effects import (
     workload_event,
 )
 from workroute.routing.engine import PUSH_TIMEOUT, pending_from_row, push_key, skill_needs
-from workroute.routing.model import RoutingModel, RoutingType, WorkStatus
+from workroute.routing.model import CapacityModel, RoutingModel, RoutingType, WorkStatus
+from workroute.routing.setup import Channel, RoutingConfig
 from workroute.store.events import Event
 from workroute.store.hooks import Hooks, Operation, SaveContext
 
@@ -50,6 +54,10 @@ PSR = "pendingservicerouting"
 
 
 def install(engine: OmniEngine, hooks: Hooks) -> None:
+    """The save hooks, and the timer that ends after-conversation work."""
+    from workroute.routing import acw
+
+    engine.timers.handle(acw.AFTER_CONVERSATION, lambda timer: acw.timed_out(engine, timer))
     hooks.before_save("PendingServiceRouting", lambda ctx: _psr_before(engine, ctx))
     hooks.after_save("PendingServiceRouting", lambda ctx: _psr_after(engine, ctx))
     hooks.before_save("SkillRequirement", lambda ctx: _requirement_before(engine, ctx))
@@ -425,6 +433,7 @@ def _any_after(engine: OmniEngine, ctx: SaveContext) -> None:
         return
     entering: list[tuple[dict[str, Any], str]] = []
     leaving: list[str] = []
+    moved: list[str] = []  # records given to a queue from wherever they were
     for rec, old in zip(ctx.new, ctx.old, strict=True):
         owner = str(rec.get("OwnerId") or "")
         before = str(old.get("OwnerId") or "") if old else ""
@@ -435,14 +444,43 @@ def _any_after(engine: OmniEngine, ctx: SaveContext) -> None:
                 leaving.append(str(rec["Id"]))
             if setup.routing_config(owner) is not None:
                 entering.append((rec, owner))
+                if old is not None:
+                    moved.append(str(rec["Id"]))
+    if moved:
+        _transfer_moved(engine, ctx, entering, leaving, moved)
     with engine.internal():
         for psr in _psrs_for(engine, leaving) if leaving else ():
-            _cancel_request(engine, ctx, str(psr["Id"]))
+            cancel_request(engine, ctx, str(psr["Id"]))
     if entering:
         _enter_queues(engine, ctx, channel.id, entering)
+    if channel.capacity_model is CapacityModel.STATUS_BASED:
+        from workroute.routing.status_capacity import after_save
+
+        after_save(engine, ctx, channel)
 
 
-def _cancel_request(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
+def _transfer_moved(
+    engine: OmniEngine,
+    ctx: SaveContext,
+    entering: list[tuple[dict[str, Any], str]],
+    leaving: list[str],
+    moved: list[str],
+) -> None:
+    """Records given to an Omni-Channel queue while agents hold their work are
+    transfers (routing/transfer.py); they leave ``entering`` and ``leaving``."""
+    from workroute.routing.direct import held_work
+    from workroute.routing.transfer import to_queues
+
+    held = held_work(engine, ctx.conn, moved)
+    if not held:
+        return
+    going = [(rec, q) for rec, q in entering if str(rec["Id"]) in held]
+    entering[:] = [(rec, q) for rec, q in entering if str(rec["Id"]) not in held]
+    leaving[:] = [rid for rid in leaving if rid not in held]
+    to_queues(engine, ctx.conn, going, ctx.user_id, ctx.now)
+
+
+def cancel_request(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
     """The record left its queue (or was deleted): withdraw its request."""
     item = engine.forget_item(ctx.conn, psr_id)
     _cancel_assigned(engine, ctx, item.work_id if item else None)
@@ -473,26 +511,31 @@ def _enter_queues(
                 "the org's Omni-Channel limits are reached and the routing configuration "
                 "has no overflow assignee"
             )
-        rows.append(
-            {
-                "WorkItemId": rec["Id"],
-                "ServiceChannelId": channel_id,
-                "GroupId": queue_id,
-                "QueueId": queue_id,
-                "RoutingType": RoutingType.QUEUE_BASED.value,
-                "RoutingModel": config.model.value,
-                "RoutingPriority": config.priority,
-                "SecondaryRoutingPriority": channel.secondary_priority(rec),
-                "CapacityWeight": config.capacity_weight,
-                "CapacityPercentage": config.capacity_percentage,
-                "PushTimeout": config.push_timeout,
-                "DropAdditionalSkillsTimeout": config.drop_additional_skills_timeout,
-                "IsReadyForRouting": True,
-                "OwnerId": ctx.user_id,
-            }
-        )
+        rows.append(queue_request(channel, config, rec, queue_id, ctx.user_id))
     with engine.internal():
         if rows:
             engine.store.insert("PendingServiceRouting", rows, user_id=ctx.user_id)
         if overflow:
             engine.store.update(ctx.obj.name, overflow, user_id=ctx.user_id)
+
+
+def queue_request(
+    channel: Channel, config: RoutingConfig, rec: dict[str, Any], queue_id: str, owner_id: str
+) -> dict[str, object]:
+    """A queue-based PendingServiceRouting for ``rec`` from the queue's configuration."""
+    return {
+        "WorkItemId": rec["Id"],
+        "ServiceChannelId": channel.id,
+        "GroupId": queue_id,
+        "QueueId": queue_id,
+        "RoutingType": RoutingType.QUEUE_BASED.value,
+        "RoutingModel": config.model.value,
+        "RoutingPriority": config.priority,
+        "SecondaryRoutingPriority": channel.secondary_priority(rec),
+        "CapacityWeight": config.capacity_weight,
+        "CapacityPercentage": config.capacity_percentage,
+        "PushTimeout": config.push_timeout,
+        "DropAdditionalSkillsTimeout": config.drop_additional_skills_timeout,
+        "IsReadyForRouting": True,
+        "OwnerId": owner_id,
+    }

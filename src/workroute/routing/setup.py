@@ -58,6 +58,7 @@ class Channel:
     status_field: str | None = None
     completed_values: frozenset[str] = frozenset()
     in_progress_values: frozenset[str] = frozenset()
+    paused_values: frozenset[str] = frozenset()
     secondary_priority_field: str | None = None
     #: Secondary priority by value of ``secondary_priority_field`` (lower routes first).
     field_priorities: Mapping[str, int] = field(default_factory=dict)
@@ -273,6 +274,7 @@ def _channel(r: Record, statuses: Mapping[str, set[str]], priorities: dict[str, 
         status_field=_opt(r.get("StatusField")),
         completed_values=frozenset(statuses.get("Completed", ())),
         in_progress_values=frozenset(statuses.get("InProgress", ())),
+        paused_values=frozenset(statuses.get("Paused", ())),
         secondary_priority_field=_opt(r.get("SecRoutingPriorityField")),
         field_priorities=priorities,
         check_capacity_on_owner_change=bool(r.get("DoesCheckCapOnOwnerChange")),

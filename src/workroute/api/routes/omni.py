@@ -19,7 +19,7 @@ from workroute.api.deps import JsonObject, get_org, get_principal
 from workroute.auth.principal import Principal
 from workroute.kernel.errors import InvalidFieldError, NotFoundError
 from workroute.org import Org
-from workroute.routing import console
+from workroute.routing import acw, console, transfer
 
 router = APIRouter(prefix="/services/omni/v1", tags=["omni"])
 
@@ -49,6 +49,14 @@ class DeclineArgs(WorkArgs):
 
 class FlagArgs(WorkArgs):
     message: str | None = Field(default=None, max_length=1000)
+
+
+class TransferArgs(WorkArgs):
+    """Exactly one destination: a queue, a user, or skills."""
+
+    queueId: str | None = Field(default=None, min_length=15, max_length=18)
+    userId: str | None = Field(default=None, min_length=15, max_length=18)
+    skillIds: list[str] | None = Field(default=None, min_length=1, max_length=100)
 
 
 def _args(model: type[_Args], body: dict[str, Any]) -> Any:
@@ -107,6 +115,18 @@ def call(method: str, body: JsonObject, org: OrgDep, principal: PrincipalDep) ->
     if method == "closeAgentWork":
         console.close(engine, me, _args(WorkArgs, body).workId)
         return {"success": True}
+    if method == "transferAgentWork":
+        targs = _args(TransferArgs, body)
+        target = transfer.Target(
+            queue_id=targs.queueId,
+            user_id=targs.userId,
+            skill_ids=None if targs.skillIds is None else tuple(targs.skillIds),
+        )
+        transfer.transfer(engine, me, targs.workId, target)
+        return {"success": True}
+    if method == "extendAfterConversationWork":
+        ends = acw.extend(engine, me, _args(WorkArgs, body).workId)
+        return {"success": True, "endsAt": ends.isoformat()}
     if method in ("raiseAgentWorkFlag", "lowerAgentWorkFlag"):
         args = _args(FlagArgs if method == "raiseAgentWorkFlag" else WorkArgs, body)
         console.set_flag(
