@@ -166,3 +166,32 @@ class Centre:
         )
         records: list[dict[str, Any]] = self.admin.query(soql)["records"]
         return records
+
+    # -- channel settings and AgentWork fields (transfers, capacity models, ACW) ------
+
+    def set_channel(self, **fields: Any) -> None:
+        resp = self.admin.patch(f"/sobjects/ServiceChannel/{self.channel}", fields)
+        assert resp.status_code == 204, resp.text
+
+    def status_based(
+        self, *, completed: list[str], in_progress: list[str], paused: list[str], **fields: Any
+    ) -> None:
+        """Make the channel status-based on Case.Status with these values."""
+        self.set_channel(CapacityModel="StatusBased", StatusField="Status", **fields)
+        for kind, values in (
+            ("Completed", completed),
+            ("InProgress", in_progress),
+            ("Paused", paused),
+        ):
+            for value in values:
+                self.admin.create(
+                    "ServiceChannelStatusField",
+                    {"ServiceChannelId": self.channel, "Type": kind, "Value": value},
+                )
+
+    def agent_work(self, work_id: str, fields: str) -> dict[str, Any]:
+        return self.admin.read("AgentWork", work_id, fields)
+
+    def statuses(self, work_item_id: str) -> list[tuple[str, str]]:
+        """(user id, status) of every AgentWork of the item, oldest first."""
+        return [(w["UserId"], w["Status"]) for w in self.work(WorkItemId=work_item_id)]
