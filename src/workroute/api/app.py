@@ -22,6 +22,7 @@ from workroute.api.routes import (
     query,
     soap_metadata,
     sobjects,
+    supervisor,
 )
 from workroute.kernel.errors import WorkrouteError
 from workroute.org import Org
@@ -148,5 +149,6 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(automation.router)
     app.include_router(explain.router)
     app.include_router(omni.router)
+    app.include_router(supervisor.router)
     app.add_middleware(_TrailingSlash)
     return app
