@@ -589,9 +589,11 @@ def _route_now(engine: OmniEngine) -> None:
     """Route what the change made placeable. The pass after the commit returns early
     when no lane is ready, before it reloads the setup, so work waiting for an agent
     the change just qualified would wait for the next unrelated change: reload the
-    setup (re-filing the agents wakes the lanes waiting on them), then route."""
+    setup (re-filing the agents wakes the lanes waiting on them), then route (unless
+    routing is paused, as the pass after a commit would not run then either)."""
     engine.refresh()
-    engine.route()
+    if not engine.paused:
+        engine.route()
 
 
 def _scope_after(engine: OmniEngine, scope: Scope) -> Scope:
