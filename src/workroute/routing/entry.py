@@ -219,10 +219,10 @@ def _withdraw(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
     """The request was deleted: its assigned work is Canceled (seed 003, AgentWork.Status)."""
     item = engine.forget_item(ctx.conn, psr_id)
     if item is not None and not engine.is_internal:
-        _cancel_assigned(engine, ctx, item.work_id)
+        cancel_assigned(engine, ctx, item.work_id)
 
 
-def _cancel_assigned(engine: OmniEngine, ctx: SaveContext, work_id: str | None) -> None:
+def cancel_assigned(engine: OmniEngine, ctx: SaveContext, work_id: str | None) -> None:
     """Work withdrawn while only assigned is Canceled and frees the agent's capacity."""
     rows = engine.store.get_many("AgentWork", [work_id]) if work_id else []
     if not rows or rows[0].get("Status") != WorkStatus.ASSIGNED.value:
@@ -483,7 +483,7 @@ def _transfer_moved(
 def cancel_request(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
     """The record left its queue (or was deleted): withdraw its request."""
     item = engine.forget_item(ctx.conn, psr_id)
-    _cancel_assigned(engine, ctx, item.work_id if item else None)
+    cancel_assigned(engine, ctx, item.work_id if item else None)
     engine.store.delete("PendingServiceRouting", [psr_id], user_id=ctx.user_id)
 
 

@@ -45,7 +45,7 @@ from workroute.routing.agents import Load
 from workroute.routing.console import close_work, save_presence_stats
 from workroute.routing.effects import workload_event
 from workroute.routing.engine import OmniEngine
-from workroute.routing.entry import cancel_request
+from workroute.routing.entry import cancel_assigned, cancel_request
 from workroute.routing.model import RoutingModel, RoutingType
 from workroute.routing.setup import Channel
 from workroute.routing.transfer import transfer_held
@@ -118,6 +118,8 @@ def _complete(engine: OmniEngine, ctx: SaveContext, held: list[direct.Held]) -> 
         elif h.psr_id:
             with engine.internal():
                 cancel_request(engine, ctx, h.psr_id)
+        else:  # offered without a request (a transfer to an agent): withdrawn
+            cancel_assigned(engine, ctx, h.work_id)
 
 
 def _set_units(
