@@ -83,6 +83,8 @@ def test_paused_work_stays_with_the_agent_without_holding_capacity(centre: Centr
     assert sorted(_items(ann)) == sorted([paused, waiting])
     assert centre.statuses(paused) == [(ann.user_id, "Opened")]
     assert ann.workload() == 1
+    centre.api.org.omni._mark_broken()  # memory rebuilt from the rows agrees
+    assert ann.workload() == 1 and len(ann.works()) == 2
     _accept_all(ann)
     _set(centre, paused, Status="Working")  # resumed: holds its capacity again
     assert ann.workload() == 2
