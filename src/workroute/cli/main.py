@@ -185,6 +185,7 @@ def serve(
         fail("--tls-cert and --tls-key go together")
     from workroute.delivery.smtp import SmtpSettings
     from workroute.kernel.clock import ManualClock, SystemClock
+    from workroute.kernel.runtime import tune_gc
 
     if clock not in ("system", "manual"):
         fail("--clock is 'system' or 'manual'")
@@ -196,6 +197,7 @@ def serve(
         except WorkrouteError as exc:
             fail(exc.message)
     org.dispatcher.start()
+    tune_gc()
     if dev_tls:
         folder = (db.expanduser().resolve().parent if db else Path.cwd()) / ".workroute-tls"
         tls_cert, tls_key = dev_certificate(folder, clock=org.clock, host=host)

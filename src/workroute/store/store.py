@@ -145,7 +145,7 @@ class Store:
             givens.append(given)
         fresh = iter(self.ids.allocate(obj.key_prefix, sum(1 for r in rows if "Id" not in r)))
         ids = [str(r["Id"]) if "Id" in r else next(fresh) for r in rows]
-        with self.db.write() as conn:
+        with self.db.write(savepoint=not trusted) as conn:
             for row, rid in zip(rows, ids, strict=True):
                 row["Id"] = rid
                 row["IsDeleted"] = False
@@ -198,7 +198,7 @@ class Store:
             seen.add(rid)
             coerced.append((rid, given))
         now = self.clock.now()
-        with self.db.write() as conn:
+        with self.db.write(savepoint=not trusted) as conn:
             olds = self._load_for_write(conn, obj, [rid for rid, _ in coerced])
             news: list[Record] = []
             for (_, given), old in zip(coerced, olds, strict=True):

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -81,6 +82,13 @@ class Database:
         #: Called after every committed outermost write transaction (wake-up signals).
         self.commit_listeners: list[Callable[[], None]] = []
         self._writers: dict[tuple[str, Table, tuple[str, ...]], RowWriter] = {}
+        seq = self.system["sequence"]
+        self._next_stmt = (
+            update(seq)
+            .where(seq.c.name == bindparam("seq_name"))
+            .values(value=seq.c.value + bindparam("seq_count"))
+            .returning(seq.c.value)
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -177,14 +185,19 @@ class Database:
     # -- transactions ---------------------------------------------------------
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self, *, savepoint: bool = True) -> Iterator[Connection]:
         """A write transaction.
 
         A nested call on the same thread runs in a savepoint of the outer transaction:
         when it fails, only its own work is undone (as a failed Apex DML statement), and
-        the outer transaction goes on if the caller handles the error.
+        the outer transaction goes on if the caller handles the error. A nested call
+        with ``savepoint=False`` just joins the outer transaction (two statements
+        fewer): for the engine's own saves, whose failure fails the whole transaction.
         """
         current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None and not savepoint:
+            yield current
+            return
         if current is not None:
             with (
                 _mapped_errors(),
@@ -293,14 +306,9 @@ class Database:
 
         Returns the first. Rolled back with the transaction, so autonumbers stay gapless.
         """
-        seq = self.system["sequence"]
-        row = conn.execute(
-            update(seq)
-            .where(seq.c.name == name)
-            .values(value=seq.c.value + count)
-            .returning(seq.c.value)
-        ).first()
+        row = conn.execute(self._next_stmt, {"seq_name": name, "seq_count": count}).first()
         if row is None:
+            seq = self.system["sequence"]
             conn.execute(insert(seq).values(name=name, value=count))
             return 1
         return int(row[0]) - count + 1
