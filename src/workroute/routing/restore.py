@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from workroute.routing.agents import Agent, Load
 
@@ -26,18 +26,24 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
 
     system = engine.db.system
     loads: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    work_of_psr: dict[str, str] = {}
+    work_of_psr: dict[str, tuple[str, str]] = {}  # request -> (work, agent)
     for r in conn.execute(select(system["omni_load"])):
         load = dict(r._mapping)
         loads[str(load["user_id"])].append(load)
         if load["psr_id"]:
-            work_of_psr[str(load["psr_id"])] = str(load["work_id"])
+            work_of_psr[str(load["psr_id"])] = (str(load["work_id"]), str(load["user_id"]))
 
+    rows = [dict(r._mapping) for r in conn.execute(select(system["omni_agent"]))]
+    received = _last_received(engine, conn, [str(row["user_id"]) for row in rows])
     agents: list[tuple[Agent, datetime]] = []
-    for r in conn.execute(select(system["omni_agent"])):
-        row = dict(r._mapping)
+    for row in rows:
+        idle = row["idle_since"]
+        last = received.get(str(row["user_id"]))
         agent = engine.new_agent(
-            str(row["user_id"]), str(row["status_id"]), str(row["presence_id"]), row["idle_since"]
+            str(row["user_id"]),
+            str(row["status_id"]),
+            str(row["presence_id"]),
+            last if last is not None and last > idle else idle,
         )
         for ld in loads.get(agent.user_id, ()):
             agent.loads[str(ld["work_id"])] = Load.from_row(ld)
@@ -74,13 +80,39 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
     }
     for seq, psr in enumerate(psrs, start=1):
         item = pending_from_row(engine, psr, skill_needs(needs[str(psr["Id"])]), seq)
-        item.work_id = work_of_psr.get(item.psr_id)
+        work, holder = work_of_psr.get(item.psr_id, (None, None))
+        item.work_id = work
         if item.psr_id in remembered:
             dropped, declined = remembered[item.psr_id]
             item.dropped_groups = dropped
             item.declined = set(declined.get("declined", []))
             item.last_declined = declined.get("last")
+            if holder in item.declined:
+                # The router gives an item to an agent who declined it only once every
+                # eligible agent has, and then starts the list over (Router.choose);
+                # the pass does not write that down, so it is read off the holder.
+                item.declined.clear()
         engine.backlog.add(item)
+
+
+def _last_received(engine: OmniEngine, conn: Connection, users: list[str]) -> dict[str, datetime]:
+    """When each agent last received work (AgentWork.AssignedDateTime). The routing
+    tie-break is who received work longest ago; ``wr_omni_agent.idle_since`` holds it
+    only as of the agent's last status change, and every assignment since is an
+    AgentWork row."""
+    table = engine.store.table(engine.store.schema.get("AgentWork"))
+    user, at = table.c.UserId, table.c.AssignedDateTime
+    out: dict[str, datetime] = {}
+    for start in range(0, len(users), 500):
+        stmt = (
+            select(user, func.max(at))
+            .where(user.in_(users[start : start + 500]), at.is_not(None))
+            .group_by(user)
+        )
+        for uid, last in conn.execute(stmt):
+            if isinstance(last, datetime):
+                out[str(uid)] = last
+    return out
 
 
 def _float(value: object) -> float:
