@@ -31,6 +31,12 @@ AGENT_SKILLS: dict[str, dict[str, int]] = {
     "a2": {"s1": 5, "s2": 2},
     "a3": {"s0": 5, "s1": 5, "s2": 5},
 }
+
+
+def username(agent: str) -> str:
+    return f"{agent}@floor.example.com"
+
+
 QUEUE_MEMBERS = {"q1": ("a0", "a1", "a2"), "q2": ("a1", "a2", "a3"), "ext": ("a0", "a1")}
 
 
@@ -55,7 +61,9 @@ def _one(org: Org, admin: str, name: str, row: dict[str, Any]) -> str:
     return org.store.insert(name, [row], user_id=admin, from_api=True)[0]
 
 
-def build_floor(org: Org) -> Floor:
+def build_floor(org: Org, *, password: str | None = None) -> Floor:
+    """The setup records (and the agents, with ``password`` if they are to log in
+    through the API)."""
     admin = org.admin_user_id()
 
     def make(name: str, **row: Any) -> str:
@@ -71,10 +79,11 @@ def build_floor(org: Org) -> Floor:
     agents = {
         name: org.add_user(
             NewUser(
-                username=f"{name}@floor.example.com",
+                username=username(name),
                 last_name=name.upper(),
-                email=f"{name}@floor.example.com",
-            )
+                email=username(name),
+            ),
+            password=password,
         )
         for name in AGENTS
     }
@@ -160,7 +169,7 @@ def find_floor(org: Org) -> Floor:
         channel=by_name("ServiceChannel", "DeveloperName", "Cases"),
         available=by_name("ServicePresenceStatus", "DeveloperName", "Available"),
         busy=by_name("ServicePresenceStatus", "DeveloperName", "Busy"),
-        agents={a: by_name("User", "Username", f"{a}@floor.example.com") for a in AGENTS},
+        agents={a: by_name("User", "Username", username(a)) for a in AGENTS},
         queues={q: by_name("Group", "DeveloperName", q) for q in QUEUE_MEMBERS},
         holding=by_name("Group", "DeveloperName", "holding"),
         skills={s: by_name("Skill", "DeveloperName", s) for s in SKILLS},
