@@ -29,7 +29,14 @@ MAX_OPEN_ITEMS = 100
 #: Slack for float sums of weights and percentages at the capacity bound.
 EPSILON = 1e-9
 
-IndexKey = tuple[str, str, str]  # (channel id, "c", "") / (.., "q", queue) / (.., "s", skill)
+#: (channel id, "c", "") / (.., "q", queue) / (.., "s", skill) / (.., "s2", "a|b": two skills)
+IndexKey = tuple[str, str, str]
+
+
+def pair_key(channel_id: str, a: str, b: str) -> IndexKey:
+    """The index key of the agents holding both skills ``a`` and ``b``."""
+    lo, hi = (a, b) if a < b else (b, a)
+    return (channel_id, "s2", f"{lo}|{hi}")
 
 
 @dataclass(slots=True, eq=False)
@@ -198,6 +205,12 @@ class AgentPool:
         self.agents: dict[str, Agent] = {}
         self._members: dict[IndexKey, set[str]] = defaultdict(set)
         self._heaps: dict[tuple[IndexKey, RoutingModel], list[_Entry]] = {}
+        #: Skill pairs someone asked for, by channel: (skill, skill, key). Agents are
+        #: not filed under pairs (an agent with k skills holds k(k-1)/2 of them);
+        #: a pair's heap is built from the two skills' members when first asked for,
+        #: and ``touch`` pushes to the pair heaps that exist.
+        self._pairs: dict[str, list[tuple[str, str, IndexKey]]] = defaultdict(list)
+        self._pair_size: dict[IndexKey, int] = {}
         #: Told of every agent who may now take work they could not before (the
         #: backlog wakes the lanes that wait on them).
         self.on_touch: Callable[[Agent], None] | None = None
@@ -245,19 +258,35 @@ class AgentPool:
             self.on_touch(agent)
         if not _has_room(agent):
             return  # takes nothing until something is released (touched again)
-        for key in agent.keys:
+        for key in self._filed_under(agent):
             for model in (RoutingModel.LEAST_ACTIVE, RoutingModel.MOST_AVAILABLE):
                 heap = self._heaps.get((key, model))
                 if heap is not None:
                     heapq.heappush(heap, _entry(agent, model))
-                    if len(heap) > 4 * len(self._members[key]) + 64:
+                    if len(heap) > 4 * self._size(key) + 64:
                         self._rebuild(key, model)
+
+    def _filed_under(self, agent: Agent) -> Iterator[IndexKey]:
+        yield from agent.keys
+        skills = agent.skills
+        for ch in agent.channel_ids:
+            for a, b, key in self._pairs.get(ch, ()):
+                if a in skills and b in skills:
+                    yield key
+
+    def _size(self, key: IndexKey) -> int:
+        if key[1] == "s2":
+            return self._pair_size.get(key, 0)
+        return len(self._members.get(key) or ())
 
     def loaded(self, agent: Agent) -> None:
         """Work was added to the agent (their score only got worse): nothing to push;
         their entries are re-filed lazily (see the class docstring)."""
 
     def members(self, key: IndexKey) -> set[str]:
+        if key[1] == "s2":
+            a, b = key[2].split("|")
+            return self.members((key[0], "s", a)) & self.members((key[0], "s", b))
         return self._members.get(key) or set()
 
     # -- choosing ----------------------------------------------------------------
@@ -315,9 +344,15 @@ class AgentPool:
         return found
 
     def _rebuild(self, key: IndexKey, model: RoutingModel) -> list[_Entry]:
+        members = self.members(key)
+        if key[1] == "s2":
+            if key not in self._pair_size:
+                first, second = key[2].split("|")
+                self._pairs[key[0]].append((first, second, key))
+            self._pair_size[key] = len(members)
         heap = [
             _entry(a, model)
-            for uid in self._members.get(key, ())
+            for uid in members
             if (a := self.agents.get(uid)) is not None and _has_room(a)
         ]
         heapq.heapify(heap)

@@ -152,7 +152,9 @@ class Backlog:
         if item.work_id is None and item.model is not RoutingModel.EXTERNAL:
             heapq.heappush(self._lanes.setdefault(item.lane, []), (item.sort_key, item.psr_id))
             self._unstick(item.lane)
-            self._make_ready(item.lane, item.sort_key)
+            head = self.head(item.lane)  # the lane's first item, this one or not
+            if head is not None:
+                self._make_ready(item.lane, head.sort_key)
 
     def remove(self, psr_id: str) -> Pending | None:
         return self.items.pop(psr_id, None)

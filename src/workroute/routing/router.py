@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from workroute.routing.agents import Agent, AgentPool, IndexKey
+from workroute.routing.agents import Agent, AgentPool, IndexKey, pair_key
 from workroute.routing.backlog import Backlog, Pending
 from workroute.routing.model import RoutingType
 
@@ -100,7 +100,10 @@ class Router:
         """The pool key of the agents who could take ``item`` (any of them has it)."""
         if item.preferred_required and item.preferred_user_id:
             return (item.channel_id, "u", item.preferred_user_id)
-        return self._key(item)
+        key = self._key(item)
+        if key[1] == "s2":  # agents are filed under single skills: wait on one of them
+            return (key[0], "s", key[2].split("|")[0])
+        return key
 
     def choose(self, item: Pending, trace: Trace | None = None) -> Agent | None:
         trace = trace or Trace(model=item.model.value, tier="")
@@ -174,8 +177,12 @@ class Router:
         skills = item.active_skills()
         if not skills:
             return (ch, "c", "")
-        rarest = min(skills, key=lambda s: len(self.pool.members((ch, "s", s.skill_id))))
-        return (ch, "s", rarest.skill_id)
+        if len(skills) == 1:
+            return (ch, "s", skills[0].skill_id)
+        # The agents holding the two rarest skills: the fewest to look through.
+        members = self.pool.members
+        a, b = sorted(skills, key=lambda s: len(members((ch, "s", s.skill_id))))[:2]
+        return pair_key(ch, a.skill_id, b.skill_id)
 
 
 def _note(trace: Trace, user_id: str, reason: str) -> None:
