@@ -82,6 +82,11 @@ class OmniEngine:
 
     @property
     def setup(self) -> RoutingSetup:
+        """The routing setup, reloaded first if a save changed it. Reloading re-files
+        every agent, so it happens only in a write transaction: a reader on another
+        thread takes the write lock for it (:meth:`refresh`)."""
+        if (self._setup is None or self._setup_stale) and not self.db.in_write():
+            self.refresh()
         if self._setup is None or self._setup_stale:
             self._setup_stale = False
             self._setup = load_setup(self._find, self.clock.now())
@@ -99,6 +104,10 @@ class OmniEngine:
             self._rebuild(conn)
         _ = self.setup
 
+    def _mark_stale(self) -> None:
+        self._setup_stale = True
+        self._routed = None
+
     def _mark_broken(self) -> None:
         self._broken = True
         self._routed = None
@@ -106,6 +115,7 @@ class OmniEngine:
     def setup_changed(self, ctx: SaveContext) -> None:
         if ctx.obj.key in SETUP_OBJECTS:
             self._setup_stale = True
+            self.db.on_rollback(self._mark_stale)  # a setup read meanwhile saw the change
             self._wanted = True
             if ctx.obj.key == "servicechannel":
                 self._routed = None
@@ -208,7 +218,11 @@ class OmniEngine:
     def route(self, *, limit: int = PASS_SIZE) -> int:
         """One routing pass; returns the number of items pushed to agents."""
         with self.db.write() as conn:
-            if not self._broken and not (self.pool.agents and self.backlog.has_ready()):
+            if (
+                not self._broken
+                and not self._setup_stale
+                and not (self.pool.agents and self.backlog.has_ready())
+            ):
                 return 0  # nothing could be placed: no setup reload, no writes
             self.ensure(conn)
             now = self.clock.now()

@@ -225,6 +225,10 @@ class Database:
             _run_all(callbacks)
         _run_all(self.commit_listeners)
 
+    def in_write(self) -> bool:
+        """Whether this thread is inside a write transaction."""
+        return getattr(self._local, "conn", None) is not None
+
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current write transaction commits (never on rollback).
 
