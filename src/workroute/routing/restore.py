@@ -87,10 +87,11 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
             item.dropped_groups = dropped
             item.declined = set(declined.get("declined", []))
             item.last_declined = declined.get("last")
-            if holder in item.declined:
-                # The router gives an item to an agent who declined it only once every
-                # eligible agent has, and then starts the list over (Router.choose);
-                # the pass does not write that down, so it is read off the holder.
+            if holder in item.declined and holder != item.preferred_user_id:
+                # Router.choose gives an item to an agent who declined it (other than
+                # the preferred user, who is asked first) only once every eligible
+                # agent has, and then starts the list over; the pass does not write
+                # that down, so it is read off who holds the item.
                 item.declined.clear()
         engine.backlog.add(item)
 

@@ -33,16 +33,22 @@ EPS = 1e-6
 Row = dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """The setup rows that decide who may take what (read once if they do not change)."""
+
+    capacity: Mapping[str, float]
+    status_channels: Mapping[str, set[str]]
+    members: Mapping[str, set[str]]  # queue -> users
+    skills: Mapping[str, dict[str, float]]  # user -> skill -> level
+
+
 @dataclass(slots=True)
 class Facts:
     """The rows that decide routing, read once per check."""
 
-    now: datetime
-    capacity: dict[str, float]
+    setup: Setup
     online: dict[str, str]  # user -> presence status
-    status_channels: dict[str, set[str]]
-    members: dict[str, set[str]]  # queue -> users
-    skills: dict[str, dict[str, float]]  # user -> skill -> level
     works: list[Row]
     psrs: list[Row]
     needs: dict[str, list[Row]]
@@ -53,20 +59,33 @@ class Facts:
     def active(self) -> list[Row]:
         return [w for w in self.works if w["Status"] in ACTIVE]
 
+    def capacity(self, user_id: str) -> float:
+        return self.setup.capacity.get(user_id, float(DEFAULT_CAPACITY))
+
+    def channels(self, user_id: str) -> set[str]:
+        """The channels of the user's presence status (none if offline)."""
+        status = self.online.get(user_id)
+        return self.setup.status_channels.get(status, set()) if status else set()
+
     def units(self, user_id: str, weight: object, percent: object) -> float:
-        return _num(weight) + _num(percent) * self.capacity[user_id] / 100.0
+        return _num(weight) + _num(percent) * self.capacity(user_id) / 100.0
+
+    def used(self, user_id: str) -> float:
+        """Units of all the user's active work (what routing counts against room)."""
+        return sum(
+            self.units(user_id, w.get("CapacityWeight"), w.get("CapacityPercentage"))
+            for w in self.active
+            if w["UserId"] == user_id
+        )
 
 
-def read_facts(org: Org) -> Facts:
+def read_setup(org: Org) -> Setup:
     store = org.store
     now = org.clock.now()
-    capacity: dict[str, float] = defaultdict(lambda: float(DEFAULT_CAPACITY))
     configs = {str(c["Id"]): _num(c.get("Capacity")) for c in store.find("PresenceUserConfig")}
-    for r in store.find("PresenceUserConfigUser"):
-        capacity[str(r["UserId"])] = configs[str(r["PresenceUserConfigId"])]
-    online = {
-        str(p["UserId"]): str(p["ServicePresenceStatusId"])
-        for p in store.find("UserServicePresence", IsCurrentState=True)
+    capacity = {
+        str(r["UserId"]): configs[str(r["PresenceUserConfigId"])]
+        for r in store.find("PresenceUserConfigUser")
     }
     status_channels: dict[str, set[str]] = defaultdict(set)
     for r in store.find("ServiceChannelStatus"):
@@ -88,6 +107,16 @@ def read_facts(org: Org) -> Facts:
         if user is None or not started or ended:
             continue
         skills[user][str(r["SkillId"])] = _num(r.get("SkillLevel"))
+    return Setup(capacity=capacity, status_channels=status_channels, members=members, skills=skills)
+
+
+def read_facts(org: Org, setup: Setup | None = None) -> Facts:
+    """The routing rows now; ``setup`` if given (else read afresh)."""
+    store = org.store
+    online = {
+        str(p["UserId"]): str(p["ServicePresenceStatusId"])
+        for p in store.find("UserServicePresence", IsCurrentState=True)
+    }
     psrs = store.find("PendingServiceRouting")
     needs: dict[str, list[Row]] = defaultdict(list)
     for req in store.find_in("SkillRequirement", "RelatedRecordId", [str(p["Id"]) for p in psrs]):
@@ -96,12 +125,8 @@ def read_facts(org: Org) -> Facts:
     with org.db.read() as conn:
         dropped = {str(r.psr_id): int(r.dropped_groups) for r in conn.execute(select(t))}
     return Facts(
-        now=now,
-        capacity=capacity,
+        setup=setup or read_setup(org),
         online=online,
-        status_channels=status_channels,
-        members=members,
-        skills=skills,
         works=store.find("AgentWork"),
         psrs=psrs,
         needs=needs,
@@ -113,11 +138,12 @@ def read_facts(org: Org) -> Facts:
 # -- the invariants -------------------------------------------------------------------
 
 
-def violations(org: Org, tracked: Mapping[str, bool] | None = None) -> list[str]:
-    """Everything wrong with the org's routing state. ``tracked`` maps each work item
-    that entered routing to whether it may have been withdrawn (its record was given
-    to a user or a queue without routing)."""
-    facts = read_facts(org)
+def violations(
+    org: Org, tracked: Mapping[str, Entered] | None = None, facts: Facts | None = None
+) -> list[str]:
+    """Everything wrong with the org's routing state; with ``tracked``, also the work
+    items that entered routing and are nowhere now."""
+    facts = facts or read_facts(org)
     out = [
         *capacity_violations(facts),
         *double_work(facts),
@@ -142,8 +168,8 @@ def capacity_violations(facts: Facts) -> list[str]:
         used = sum(
             facts.units(user, w.get("CapacityWeight"), w.get("CapacityPercentage")) for w in checked
         )
-        if used > facts.capacity[user] + EPS:
-            out.append(f"user {user} holds {used:g} units over capacity {facts.capacity[user]:g}")
+        if used > facts.capacity(user) + EPS:
+            out.append(f"user {user} holds {used:g} units over capacity {facts.capacity(user):g}")
         if len(works) > MAX_OPEN_ITEMS:
             out.append(f"user {user} holds {len(works)} items, over {MAX_OPEN_ITEMS}")
     return out
@@ -217,19 +243,18 @@ def could_take(facts: Facts, psr: Row, user: str, held: Mapping[str, list[Row]])
     """Why ``user`` cannot take ``psr`` now (None: they can), from the rules in
     router.py's docstring: online in a status with the channel, in the queue or with
     the skills, with room."""
-    status = facts.online.get(user)
-    if status is None:
+    if user not in facts.online:
         return "offline"
-    if str(psr["ServiceChannelId"]) not in facts.status_channels.get(status, set()):
+    if str(psr["ServiceChannelId"]) not in facts.channels(user):
         return "no channel"
     if psr.get("RoutingType") == "QueueBased":
-        if user not in facts.members.get(str(psr.get("GroupId")), set()):
+        if user not in facts.setup.members.get(str(psr.get("GroupId")), set()):
             return "not in queue"
     else:
         for need in active_skills(
             facts.needs[str(psr["Id"])], facts.dropped.get(str(psr["Id"]), 0)
         ):
-            level = facts.skills.get(user, {}).get(str(need["SkillId"]))
+            level = facts.setup.skills.get(user, {}).get(str(need["SkillId"]))
             if level is None or level < _num(need.get("SkillLevel")):
                 return "skills"
     works = held.get(user, [])
@@ -240,7 +265,7 @@ def could_take(facts: Facts, psr: Row, user: str, held: Mapping[str, list[Row]])
     )
     if (
         used + facts.units(user, psr.get("CapacityWeight"), psr.get("CapacityPercentage"))
-        > facts.capacity[user] + EPS
+        > facts.capacity(user) + EPS
     ):
         return "no room"
     return None
@@ -292,19 +317,33 @@ def timer_violations(facts: Facts) -> list[str]:
     return out
 
 
-def lost_items(facts: Facts, tracked: Mapping[str, bool]) -> list[str]:
-    """Every work item that entered routing is waiting, with an agent or closed; or,
-    if it may have been, withdrawn."""
+@dataclass(frozen=True, slots=True)
+class Entered:
+    """A work item that entered routing (given to a queue, requested, transferred to a
+    queue or skills): when it last did, and whether it may have left routing since
+    (its record given to a user or to a queue that does not route)."""
+
+    at: datetime
+    may_withdraw: bool = False
+
+
+def lost_items(facts: Facts, tracked: Mapping[str, Entered]) -> list[str]:
+    """Every work item that entered routing is waiting, with an agent or closed since
+    it last entered; or, if it may have been, withdrawn."""
     waiting = {str(p["WorkItemId"]) for p in facts.psrs if p.get("IsReadyForRouting")}
     with_agent = {str(w["WorkItemId"]) for w in facts.active}
-    last: dict[str, str] = {}
+    works: dict[str, list[Row]] = defaultdict(list)
     for w in sorted(facts.works, key=lambda w: (w["CreatedDate"], str(w["Id"]))):
-        last[str(w["WorkItemId"])] = str(w["Status"])
+        works[str(w["WorkItemId"])].append(w)
     out = []
-    for item, may_withdraw in tracked.items():
-        if item in waiting or item in with_agent or last.get(item) == "Closed" or may_withdraw:
+    for item, entered in tracked.items():
+        closed = any(
+            w["Status"] == "Closed" and w["CloseDateTime"] >= entered.at for w in works[item]
+        )
+        if item in waiting or item in with_agent or closed or entered.may_withdraw:
             continue
-        out.append(f"work item {item} is lost (last work: {last.get(item)})")
+        statuses = [str(w["Status"]) for w in works[item]]
+        out.append(f"work item {item} is lost (its work: {statuses})")
     return out
 
 
@@ -350,10 +389,9 @@ def memory_view(engine: OmniEngine) -> dict[str, Any]:
     return {"agents": agents, "items": items, "order": order}
 
 
-def memory_violations(org: Org, engine: OmniEngine) -> list[str]:
+def memory_violations(facts: Facts, engine: OmniEngine) -> list[str]:
     """Memory against the database rows directly: who is online, what each holds,
     which requests are waiting and with which work."""
-    facts = read_facts(org)
     out = []
     if set(engine.pool.agents) != set(facts.online):
         out.append(

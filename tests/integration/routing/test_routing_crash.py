@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.integration.routing.omni_floor import Floor, build_floor, username
-from tests.integration.routing.omni_invariants import memory_view, violations
+from tests.integration.routing.omni_invariants import Entered, memory_view, violations
 from workroute.kernel.clock import ManualClock, to_utc
 from workroute.org import Org
 from workroute.testing import ServerProcess
@@ -303,7 +303,8 @@ def test_sigkill_keeps_agents_loads_and_waiting_work_and_fires_each_timer_once(
 
     org = _open_org(path)
     try:
-        tracked = {c: False for c in (pushed, dropping, opened, closed, external)}
+        start = Entered(at=datetime.min.replace(tzinfo=UTC))
+        tracked = {c: start for c in (pushed, dropping, opened, closed, external)}
         assert violations(org, tracked) == []
         assert org.timers.list() == []
     finally:
