@@ -338,7 +338,10 @@ def lost_items(facts: Facts, tracked: Mapping[str, Entered]) -> list[str]:
     out = []
     for item, entered in tracked.items():
         closed = any(
-            w["Status"] == "Closed" and w["CloseDateTime"] >= entered.at for w in works[item]
+            w["Status"] == "Closed"
+            and isinstance(w.get("CloseDateTime"), datetime)
+            and w["CloseDateTime"] >= entered.at
+            for w in works[item]
         )
         if item in waiting or item in with_agent or closed or entered.may_withdraw:
             continue

@@ -538,3 +538,77 @@ def test_a_preferred_user_who_declined_is_passed_over(
         assert again == [a1]  # seen: [a0]
     finally:
         org.close()
+
+
+def test_the_checks_find_a_state_made_wrong_by_hand(
+    template: tuple[Path, Floor], tmp_path: Path
+) -> None:
+    """Each check bites: rows and memory put wrong on purpose (the engine's own saves,
+    which no hook checks) are reported, one kind at a time."""
+    path, floor = template
+    shutil.copy(path, tmp_path / "org.db")
+    clock = ManualClock(T0)
+    org = Org.open(database_url=_url(tmp_path / "org.db"), clock=clock)
+    engine, store = org.omni, org.store
+    a0, a1 = floor.agents["a0"], floor.agents["a1"]
+    try:
+        console.login(engine, a0, floor.available)
+        first = store.insert(
+            "Case", [{"Subject": "1", "OwnerId": floor.queues["q1"]}], user_id=floor.admin
+        )[0]
+        tracked = {first: Entered(clock.now())}
+        assert violations(org, tracked) == []
+        assert len(store.find("AgentWork", WorkItemId=first)) == 1
+
+        def found(*words: str) -> list[str]:
+            return [p for p in violations(org, tracked) if all(w in p for w in words)]
+
+        with engine.internal():  # a0 (capacity 6) given 7 units past every check
+            store.insert(
+                "AgentWork",
+                [
+                    {
+                        "UserId": a0,
+                        "WorkItemId": first,
+                        "ServiceChannelId": floor.channel,
+                        "Status": "Opened",
+                        "CapacityWeight": 5,
+                    }
+                ],
+                user_id=floor.admin,
+            )
+        assert found("over capacity")
+        assert found("2 active AgentWorks")
+        problems = memory_violations(read_facts(org), engine)
+        assert any("loads" in p for p in problems)  # memory does not know the row
+
+        with engine.internal():
+            for w in store.find("AgentWork", WorkItemId=first):
+                store.update("AgentWork", [{"Id": w["Id"], "Status": "Closed"}], user_id=a0)
+        assert found("IsPushed=True")  # pushed, but nobody holds it
+        assert found("should have 0 push timers")  # the timer outlived the work
+
+        engine.paused = True  # work arrives, a0 has room, nobody routes it
+        second = store.insert(
+            "Case", [{"Subject": "2", "OwnerId": floor.queues["q1"]}], user_id=floor.admin
+        )[0]
+        assert found("waits although user", a0)
+
+        tracked[second] = Entered(clock.now())
+        with engine.internal():
+            store.delete(
+                "PendingServiceRouting",
+                [str(p["Id"]) for p in store.find("PendingServiceRouting", WorkItemId=second)],
+                user_id=floor.admin,
+            )
+        assert found(second, "is lost")
+
+        console.login(engine, a1, floor.available)
+        live = memory_view(engine)
+        engine.pool.agents[a1].idle_since = T0.replace(year=2000)  # memory drifts
+        assert view_diff(live, memory_view(engine)) == [
+            f"agents {a1} idle_since: rebuilt {live['agents'][a1]['idle_since']!r} != "
+            f"live {T0.replace(year=2000)!r}"
+        ]
+    finally:
+        org.close()
