@@ -1,14 +1,15 @@
 """Nothing is lost or done twice: a ``workroute serve --clock manual`` killed with
 SIGKILL while agents are online, work waits on a push timeout and a request waits on
-its additional-skill drop timers comes back on the same database with the same agents,
-loads and waiting work; then the push timeout fires once and the skills drop once each,
-at the times they were set for before the kill."""
+its second additional-skill drop (the first came before the kill) comes back on the
+same database with the same agents, loads and waiting work, the drop it had made
+included; then the push timeout fires once and the second drop comes once, at the
+times they were set for before the kill."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -198,11 +199,9 @@ def test_sigkill_keeps_agents_loads_and_waiting_work_and_fires_each_timer_once(
     for c in agents.values():
         c.omni("login", statusId=floor.available)
 
-    # Pushed, waiting on its push timeout: s1 at 3 or more is a0 (3) or a2 (5).
-    pushed = _skills_request(
-        admin, floor, [{"SkillId": s1, "SkillLevel": 3}], PushTimeout=PUSH_TIMEOUT
-    )
-    # Waiting on two drops: s0 at 5 is only a0, who has neither additional skill.
+    # Waiting on two drops: s0 at 5 is only a0, who has neither additional skill. The
+    # first drop (s2, priority 2) happens before the kill: still nobody (s1 at 4 is a2
+    # only, who lacks s0).
     dropping = _skills_request(
         admin,
         floor,
@@ -212,6 +211,11 @@ def test_sigkill_keeps_agents_loads_and_waiting_work_and_fires_each_timer_once(
             {"SkillId": s1, "SkillLevel": 4, "IsAdditionalSkill": True, "SkillPriority": 1},
         ],
         DropAdditionalSkillsTimeout=DROP_TIMEOUT,
+    )
+    admin.call("POST", f"{V1}/clock/advance", {"seconds": DROP_TIMEOUT + 1})
+    # Pushed, waiting on its push timeout: s1 at 3 or more is a0 (3) or a2 (5).
+    pushed = _skills_request(
+        admin, floor, [{"SkillId": s1, "SkillLevel": 3}], PushTimeout=PUSH_TIMEOUT
     )
     # Opened work (q2, 50 %), closed work, and a case waiting for an external router.
     opened = admin.create("Case", {"Subject": "opened", "OwnerId": floor.queues["q2"]})
@@ -250,6 +254,7 @@ def test_sigkill_keeps_agents_loads_and_waiting_work_and_fires_each_timer_once(
         org.close()
     assert set(rebuilt["agents"]) == {floor.agents[a] for a in online}
     assert rebuilt["order"] == [psr_id, ext_id]  # waiting, in routing order
+    assert rebuilt["items"][psr_id]["drop"] == (DROP_TIMEOUT, 1)  # one group dropped
 
     second = site.serve()
     admin = site.client(second, ADMIN, PASSWORD)
@@ -270,12 +275,10 @@ def test_sigkill_keeps_agents_loads_and_waiting_work_and_fires_each_timer_once(
     ]
     agents[other].omni("acceptAgentWork", workId=works[1]["Id"])  # no second timeout
 
-    # The first drop (s2, priority 2) at its time: still nobody (s1 at 4 is a2 only,
-    # who lacks s0); the second (s1) lets a0 take it, both skills marked dropped.
-    _advance_past(admin, drop_due)
+    # The second drop (s1) at the time set before the kill lets a0 take it, both
+    # additional skills marked dropped.
     assert admin.query(f"SELECT Id FROM AgentWork WHERE WorkItemId = '{dropping}'") == []
-    # The second drop is due a drop timeout after the first ran (a second past its due).
-    _advance_past(admin, to_utc(drop_due) + timedelta(seconds=1 + DROP_TIMEOUT))
+    _advance_past(admin, drop_due)
     [work] = admin.query(f"SELECT Id, UserId FROM AgentWork WHERE WorkItemId = '{dropping}'")
     assert by_user[work["UserId"]] == "a0"
     skills = admin.query(
