@@ -18,8 +18,10 @@ holding 5 of 50 skills at levels 1-10, all online; 20 queues of 500 members.
    agent accepts and closes an item and the pass that follows routes the best waiting
    item to them: decision latency with a large backlog.
 
-The process's garbage collector is tuned as ``workroute serve`` tunes it
-(``kernel.runtime.tune_gc``) once the setup is loaded.
+As in ``workroute serve``, once the setup is loaded the garbage collector is tuned
+(``kernel.runtime.tune_gc``) and WAL checkpoints move to a background thread
+(``store.sql.checkpoint``); the floor's connection has the org's SQLite settings
+(``SQLITE_PRAGMAS``) and checkpoints by itself.
 
 Aims (issue 5): >= 5,000 decisions/s, p99 decision latency < 5 ms, ratio < 3.
 """
@@ -42,6 +44,7 @@ from workroute.kernel.clock import ManualClock
 from workroute.kernel.runtime import tune_gc
 from workroute.org import Org
 from workroute.routing import console
+from workroute.store.sql.database import SQLITE_PRAGMAS
 
 AGENTS = int(os.environ.get("BENCH_AGENTS", "10000"))
 ITEMS = int(os.environ.get("BENCH_ITEMS", "100000"))
@@ -234,8 +237,8 @@ class Capture:
 
 def _replay(path: Path, txns: list[list[tuple[str, Any, bool]]]) -> tuple[float, int]:
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:  # the same connection settings as the org's
+        db.execute(pragma)
     rows = 0
     t0 = time.perf_counter()
     for txn in txns:
@@ -267,6 +270,8 @@ def main() -> None:
         ctx = _setup(org, admin, rnd)
         setup_s = time.perf_counter() - t0
         tune_gc()  # as `workroute serve` does once the org is loaded
+        if org.db.checkpointer is not None and not os.environ.get("BENCH_NO_CHECKPOINTER"):
+            org.db.checkpointer.start()  # as `workroute serve` does
         stream, stream_decisions = _stream(org, admin, ctx, rnd)
         t0 = time.perf_counter()
         _arrive(org, admin, ctx, rnd)

@@ -197,6 +197,8 @@ def serve(
         except WorkrouteError as exc:
             fail(exc.message)
     org.dispatcher.start()
+    if org.db.checkpointer is not None:
+        org.db.checkpointer.start()
     tune_gc()
     if dev_tls:
         folder = (db.expanduser().resolve().parent if db else Path.cwd()) / ".workroute-tls"

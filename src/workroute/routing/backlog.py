@@ -57,6 +57,9 @@ class Pending:
     #: How many groups of additional skills are dropped (highest SkillPriority first).
     dropped_groups: int = 0
     is_transfer: bool = False
+    #: "IsOwnerChangeInitiated" / "IsStatusChangeInitiated" when the request waits to
+    #: give the record's owner the work they were given directly (status_capacity.py).
+    initiated: str | None = None
     #: Agents who declined (or timed out on) this item since the last reset.
     declined: set[str] = field(default_factory=set)
     last_declined: str | None = None
@@ -96,12 +99,13 @@ class Pending:
         return self._active
 
     def compute_lane(self) -> tuple[object, ...]:
-        if self.preferred_required and self.preferred_user_id:
-            need: object = ("user", self.preferred_user_id)
-        elif self.routing_type is RoutingType.QUEUE_BASED:
+        need: object
+        if self.routing_type is RoutingType.QUEUE_BASED:
             need = ("queue", self.queue_id)
         else:
             need = ("skills", tuple(sorted((s.skill_id, s.level) for s in self.active_skills())))
+        if self.preferred_required and self.preferred_user_id:
+            need = ("user", self.preferred_user_id, need)  # that user, and what they need
         return (self.channel_id, self.model.value, need, self.weight, self.percent)
 
 

@@ -80,7 +80,8 @@ def write_assignments(
         load = agent.loads[work_id]
         before.setdefault(agent.user_id, agent.used - agent.units(load.weight, load.percent))
         channel = setup.channels.get(item.channel_id)
-        opened = setup.presence_for(agent.user_id).auto_accept
+        # Work the agent was given directly (they own the record already) opens at once.
+        opened = setup.presence_for(agent.user_id).auto_accept or item.initiated is not None
         row: dict[str, object] = {
             "Id": work_id,
             "UserId": agent.user_id,
@@ -104,6 +105,8 @@ def write_assignments(
             "IsPreferredUserRequired": item.preferred_required,
             "CapacityModel": channel.capacity_model.value if channel else None,
         }
+        if item.initiated:
+            row[item.initiated] = True
         if opened:
             row["AcceptDateTime"] = now
             row["SpeedToAnswer"] = seconds_between(item.requested_at, now)

@@ -414,6 +414,9 @@ def pending_from_row(
             else int(psr["DropAdditionalSkillsTimeout"])
         ),
         is_transfer=bool(psr.get("IsTransfer")),
+        initiated=next(
+            (f for f in ("IsOwnerChangeInitiated", "IsStatusChangeInitiated") if psr.get(f)), None
+        ),
     )
 
 

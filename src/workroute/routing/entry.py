@@ -448,6 +448,10 @@ def _any_after(engine: OmniEngine, ctx: SaveContext) -> None:
                     moved.append(str(rec["Id"]))
     if moved:
         _transfer_moved(engine, ctx, entering, leaving, moved)
+        # A record has one request: one still waiting (skills-based, say) is withdrawn
+        # when the record is given to a queue, which makes the new one.
+        waiting = {rid for rid in moved} & {str(rec["Id"]) for rec, _ in entering}
+        leaving.extend(sorted(waiting - set(leaving)))
     with engine.internal():
         for psr in _psrs_for(engine, leaving) if leaving else ():
             cancel_request(engine, ctx, str(psr["Id"]))

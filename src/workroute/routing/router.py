@@ -10,7 +10,8 @@ Who is eligible for an item (seed 003 and Salesforce's documented behaviour):
   skills-based: holding every required skill that is not dropped, at the required
   level or above;
 - with room: units in use plus the item's units within capacity, fewer than 100 items;
-- the preferred user first when ``PreferredUserId`` is set, and only them when
+- the preferred user first when ``PreferredUserId`` is set (unless they declined it:
+  then they are one of the decliners below), and only them when
   ``IsPreferredUserRequired``;
 - agents who declined or timed out on the item are passed over while an agent who has
   not qualifies; when every eligible agent has declined, all are eligible again except
@@ -108,6 +109,9 @@ class Router:
     def choose(self, item: Pending, trace: Trace | None = None) -> Agent | None:
         trace = trace or Trace(model=item.model.value, tier="")
         pref = item.preferred_user_id
+        if pref and not item.preferred_required and pref in item.declined:
+            _note(trace, pref, "declined")  # passed over like any decliner (see below)
+            pref = None
         if pref:
             agent = self.pool.get(pref)
             reason = self.reason(item, agent) if agent else "offline"

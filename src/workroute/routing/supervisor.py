@@ -427,7 +427,6 @@ def _membership(
             store.insert("GroupMember", rows, user_id=scope.user_id)
         if gone:
             store.delete("GroupMember", gone, user_id=scope.user_id)
-    _route_now(engine)
 
 
 def change_agent_skills(
@@ -498,7 +497,6 @@ def change_agent_skills(
             store.insert("ServiceResourceSkill", new, user_id=scope.user_id)
         if gone:
             store.delete("ServiceResourceSkill", gone, user_id=scope.user_id)
-    _route_now(engine)
     after = engine.setup.agent_skills.get(uid, {})
     return {
         "userId": uid,
@@ -583,17 +581,6 @@ def _skills(engine: OmniEngine, scope: Scope, values: Sequence[object], field: s
         if sid not in scope.skills:
             raise _outside(engine, "Skill", sid, field, "skill")
     return out
-
-
-def _route_now(engine: OmniEngine) -> None:
-    """Route what the change made placeable. The pass after the commit returns early
-    when no lane is ready, before it reloads the setup, so work waiting for an agent
-    the change just qualified would wait for the next unrelated change: reload the
-    setup (re-filing the agents wakes the lanes waiting on them), then route (unless
-    routing is paused, as the pass after a commit would not run then either)."""
-    engine.refresh()
-    if not engine.paused:
-        engine.route()
 
 
 def _scope_after(engine: OmniEngine, scope: Scope) -> Scope:

@@ -495,7 +495,7 @@ class Store:
             ("load", table),
             lambda: select(table).where(table.c.Id.in_(bindparam("ids", expanding=True))),
         )
-        found = {str(r._mapping["Id"]): dict(r._mapping) for r in conn.execute(stmt, {"ids": ids})}
+        found = {str(r.Id): r._asdict() for r in conn.execute(stmt, {"ids": ids})}
         out = []
         for rid in ids:
             row = found.get(rid)
@@ -676,11 +676,10 @@ def _poly_ok(f: FieldDef, target: ObjectDef) -> bool:
 def _changed(new: Record, old: Record | None) -> frozenset[str]:
     if old is None:
         return frozenset(new)
-    try:  # the item views' difference is computed in C; the check keeps != semantics
-        differ: Iterable[tuple[str, object]] = new.items() - old.items()
-    except TypeError:  # an unhashable value
-        differ = new.items()
-    return frozenset(k for k, v in differ if old.get(k) != v)
+    get = old.get
+    # ``new`` starts as a copy of ``old``: most values are the very same objects, so
+    # the identity test settles them before any comparison.
+    return frozenset([k for k, v in new.items() if v is not get(k) and v != get(k)])
 
 
 def _get_ci(rec: Mapping[str, object], name: str) -> object:

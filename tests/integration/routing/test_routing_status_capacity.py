@@ -137,6 +137,9 @@ def test_reopened_work_waits_for_the_agents_capacity_with_the_check(centre: Cent
     assert ann.workload() == 1 and bo.works() == []
     _set(centre, other, Status="Closed")  # room again: the case comes back to ann
     assert _items(ann) == [case] and bo.works() == []
+    [back] = ann.works()
+    assert back["isEngaged"] is True
+    assert centre.agent_work(back["workId"], "IsStatusChangeInitiated")["IsStatusChangeInitiated"]
 
 
 def test_a_record_given_to_an_agent_moves_its_work_and_capacity(centre: Centre) -> None:
@@ -175,6 +178,8 @@ def test_a_record_given_to_a_full_agent_waits_with_the_check(centre: Centre) -> 
     assert centre.statuses(mine) == [(ann.user_id, "Transferred")]
     assert (ann.workload(), bo.workload()) == (0, 1)
     _set(centre, bos, Status="Closed")
-    [offer] = [w for w in bo.works() if w["workItemId"] == mine]
-    assert offer["isEngaged"] is False  # pushed through the waiting request
+    # Through the waiting request, as a direct assignment: opened at once, flagged.
+    [given] = [w for w in bo.works() if w["workItemId"] == mine]
+    assert given["isEngaged"] is True
+    assert centre.agent_work(given["workId"], "IsOwnerChangeInitiated")["IsOwnerChangeInitiated"]
     assert ann.works() == []

@@ -79,6 +79,8 @@ def brute_force_pass(
         candidates = [a for a in agents.values() if eligible(item, a)]
         chosen: AgentCopy | None = None
         pref = agents.get(item.preferred_user_id or "")
+        if item.preferred_user_id in item.declined and not item.preferred_required:
+            pref = None  # a preferred user who declined is one of the decliners
         if pref is not None and pref in candidates:
             chosen = pref
         elif not (item.preferred_required and item.preferred_user_id):

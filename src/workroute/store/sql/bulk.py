@@ -17,13 +17,16 @@ routing pass stamps hundreds of rows with the same ``now``).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Connection, Date, DateTime, Table, Time, bindparam, insert, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 Processor = Callable[[Any], Any]
+_TEMPORAL = (Date, DateTime, Time, TypeDecorator)
 
 
 class RowWriter:
@@ -38,35 +41,42 @@ class RowWriter:
         self.sql = sql
         self.positional = bool(dialect.positional)
         self.keys = [p for p, _ in order]
-        self.processors: list[Processor | None] = [
-            table.c[col].type.dialect_impl(dialect).bind_processor(dialect) for _, col in order
-        ]
+        self._get = operator.itemgetter(*self.keys) if len(self.keys) > 1 else None
+        self.processors: list[Processor | None] = []
+        #: Columns whose processing is worth remembering per value (dates and times:
+        #: a TypeDecorator and a string format each; the rest are C callables).
+        self.memoized: list[bool] = []
+        for _, col in order:
+            impl = table.c[col].type.dialect_impl(dialect)
+            self.processors.append(impl.bind_processor(dialect))
+            self.memoized.append(isinstance(table.c[col].type, _TEMPORAL))
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Execute for every row; returns the driver's row count."""
         if not rows:
             return 0
-        keys = self.keys
-        procs = [(i, p) for i, p in enumerate(self.processors) if p is not None]
+        keys, get = self.keys, self._get
+        procs = [(i, p, self.memoized[i]) for i, p in enumerate(self.processors) if p is not None]
         memo: dict[tuple[int, object], object] = {}
         out: list[Any] = []
         for row in rows:
-            values = [row.get(k) for k in keys]
-            for i, proc in procs:
+            try:
+                values = list(get(row)) if get is not None else [row[keys[0]]]
+            except KeyError:  # a row without some columns: they are null
+                values = [row.get(k) for k in keys]
+            for i, proc, remember in procs:
                 v = values[i]
                 if v is None:
                     continue
-                try:
+                if remember:
                     key = (i, v)
                     done = memo.get(key, memo)
                     if done is memo:
                         done = memo[key] = proc(v)
-                except TypeError:  # unhashable: process each time
-                    done = proc(v)
-                values[i] = done
-            out.append(values if self.positional else dict(zip(keys, values, strict=True)))
-        if self.positional:
-            out = [tuple(v) for v in out]
+                    values[i] = done
+                else:
+                    values[i] = proc(v)
+            out.append(tuple(values) if self.positional else dict(zip(keys, values, strict=True)))
         result = conn.exec_driver_sql(self.sql, out)
         return int(result.rowcount)
 

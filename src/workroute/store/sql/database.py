@@ -28,6 +28,7 @@ from sqlalchemy.pool import StaticPool
 from workroute.kernel.errors import ConflictError, DuplicateValueError, WorkrouteError
 from workroute.schema.model import ObjectDef
 from workroute.store.sql.bulk import RowWriter, insert_writer, update_writer
+from workroute.store.sql.checkpoint import Checkpointer
 from workroute.store.sql.tables import (
     SYSTEM_SCHEMA_VERSION,
     build_object_table,
@@ -43,14 +44,27 @@ def sqlite_url(path: str) -> str:
     return "sqlite+pysqlite:///" + path
 
 
+#: Pages of WAL after which a committing connection checkpoints by itself (SQLite's
+#: default is 1,000). A server's :class:`Checkpointer` thread checkpoints well before
+#: that, off the writer's path; this is the backstop for processes without one.
+SQLITE_AUTOCHECKPOINT_PAGES = 20_000
+
+#: Set on every SQLite connection. WAL lets readers run while the single writer
+#: commits; NORMAL sync is durable against process crashes (the guarantee tested with
+#: SIGKILL).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA foreign_keys=OFF",
+    f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}",
+)
+
+
 def _on_sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
-    # WAL lets readers run while the single writer commits; NORMAL sync is durable
-    # against process crashes (the guarantee we test with SIGKILL).
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA foreign_keys=OFF")
+    for pragma in SQLITE_PRAGMAS:
+        cur.execute(pragma)
     cur.close()
 
 
@@ -74,6 +88,10 @@ class Database:
             # write transaction takes the lock at its start (no upgrade deadlocks).
             event.listen(self.engine, "connect", _disable_pysqlite_begin)
             event.listen(self.engine, "begin", _sqlite_begin)
+        #: Background WAL checkpoints for a file database (started by the server).
+        self.checkpointer: Checkpointer | None = None
+        if self.is_sqlite and ":memory:" not in url and not url.rstrip("/").endswith(":"):
+            self.checkpointer = Checkpointer(self.engine)
         self.metadata = MetaData()
         self.system = build_system_tables(self.metadata)
         self._objects: dict[str, Table] = {}
@@ -81,6 +99,8 @@ class Database:
         self._local = threading.local()
         #: Called after every committed outermost write transaction (wake-up signals).
         self.commit_listeners: list[Callable[[], None]] = []
+        if self.checkpointer is not None:
+            self.commit_listeners.append(self.checkpointer.committed)
         self._writers: dict[tuple[str, Table, tuple[str, ...]], RowWriter] = {}
         seq = self.system["sequence"]
         self._next_stmt = (
@@ -323,6 +343,8 @@ class Database:
             return self.next_sequence(conn, name)
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
