@@ -170,6 +170,20 @@ def serve(
             "smtp+starttls://..., smtps://... (default: $WORKROUTE_SMTP_URL)."
         ),
     ] = None,
+    omni_max_queued: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Omni-Channel limit: work items waiting at once; past it, queue-based work "
+            "goes to the routing configuration's overflow assignee (default: no limit).",
+        ),
+    ] = None,
+    omni_max_requests: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Omni-Channel limit: PendingServiceRouting requests (default: no limit)."
+        ),
+    ] = None,
     show_logins: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Serve the REST, OAuth and Metadata APIs over HTTPS."""
@@ -196,6 +210,8 @@ def serve(
             org.smtp = SmtpSettings.from_url(smtp_url)
         except WorkrouteError as exc:
             fail(exc.message)
+    org.omni.limits.max_queued_items = omni_max_queued
+    org.omni.limits.max_pending_requests = omni_max_requests
     org.dispatcher.start()
     if org.db.checkpointer is not None:
         org.db.checkpointer.start()

@@ -203,6 +203,9 @@ class Backlog:
     def has_ready(self) -> bool:
         return bool(self._ready_key)
 
+    def has_stuck(self) -> bool:
+        return bool(self._stuck_on)
+
     def next_ready(self) -> tuple[Pending, Lane] | None:
         """The first item of the best ready lane (the lane stays the router's until it
         calls :meth:`placed` or :meth:`stuck`)."""

@@ -218,12 +218,14 @@ class OmniEngine:
     def route(self, *, limit: int = PASS_SIZE) -> int:
         """One routing pass; returns the number of items pushed to agents."""
         with self.db.write() as conn:
-            if (
-                not self._broken
-                and not self._setup_stale
-                and not (self.pool.agents and self.backlog.has_ready())
+            # Nothing could be placed (no setup reload, no writes) unless agents are
+            # online and work is ready, or the setup changed while work waits for
+            # agents it may now qualify (reloading it re-files them, waking lanes).
+            if not self._broken and not (
+                self.pool.agents
+                and (self.backlog.has_ready() or (self._setup_stale and self.backlog.has_stuck()))
             ):
-                return 0  # nothing could be placed: no setup reload, no writes
+                return 0
             self.ensure(conn)
             now = self.clock.now()
 
