@@ -174,7 +174,9 @@ def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
     ready: list[dict[str, Any]] = []
     for rec in ctx.new:
         psr_id = str(rec["Id"])
-        if kind:
+        if kind and rec.get("RoutingModel") == RoutingModel.EXTERNAL.value:
+            # What an external router follows (seed 003, External Routing); the requests
+            # Omni-Channel routes itself are not its business.
             events.append(
                 Event(topic=PSR_CHANGED, payload={"type": kind, "sobject": _psr_event(rec)})
             )
@@ -192,7 +194,8 @@ def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
                 engine, rec, skill_needs(needs[str(rec["Id"])]), engine.backlog.next_seq()
             )
             engine.backlog.add(item)
-            engine.schedule_drop(ctx.conn, item)
+            if item.drop_timeout and item.drop_groups():  # a new request has no timer yet
+                engine.schedule_drop(ctx.conn, item)
         engine.want_routing()
     engine.publish(ctx.conn, events)
 
