@@ -87,11 +87,12 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
             item.dropped_groups = dropped
             item.declined = set(declined.get("declined", []))
             item.last_declined = declined.get("last")
-            if holder in item.declined and holder != item.preferred_user_id:
-                # Router.choose gives an item to an agent who declined it (other than
-                # the preferred user, who is asked first) only once every eligible
-                # agent has, and then starts the list over; the pass does not write
-                # that down, so it is read off who holds the item.
+            required = item.preferred_required and holder == item.preferred_user_id
+            if holder in item.declined and not required:
+                # Router.choose gives an item to an agent who declined it (a required
+                # preferred user aside, the only one who may have it) only once every
+                # eligible agent has, and then starts the list over; the pass does not
+                # write that down, so it is read off who holds the item.
                 item.declined.clear()
         engine.backlog.add(item)
 
