@@ -490,12 +490,7 @@ class Store:
         return cols
 
     def _load_for_write(self, conn: Connection, obj: ObjectDef, ids: list[str]) -> list[Record]:
-        table = self.table(obj)
-        stmt = self.stmt(
-            ("load", table),
-            lambda: select(table).where(table.c.Id.in_(bindparam("ids", expanding=True))),
-        )
-        found = {str(r.Id): r._asdict() for r in conn.execute(stmt, {"ids": ids})}
+        found = {str(r["Id"]): r for r in self.db.rows_by_id(conn, self.table(obj), ids)}
         out = []
         for rid in ids:
             row = found.get(rid)

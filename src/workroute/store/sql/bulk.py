@@ -21,7 +21,17 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, Table, Time, bindparam, insert, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Table,
+    Time,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -98,3 +108,65 @@ def update_writer(dialect: Dialect, table: Table, columns: Sequence[str]) -> Row
     compiled = stmt.compile(dialect=dialect)
     names = list(compiled.positiontup or [*("b_" + c for c in columns), "b_Id"])
     return RowWriter(dialect, table, str(compiled), [(n, n[2:]) for n in names])
+
+
+class RowReader:
+    """``SELECT <all columns> FROM table WHERE key IN (...)`` run on the driver, values
+    processed as SQLAlchemy would (each column's ``result_processor``; date and time
+    values remembered per distinct value within a call). The IN list has a fixed
+    number of placeholders, padded with nulls (which match nothing), so one
+    statement serves every call."""
+
+    def __init__(self, dialect: Dialect, table: Table, key: str, width: int) -> None:
+        self.width = width
+        self.columns = list(table.c.keys())
+        stmt = select(table).where(table.c[key].in_([bindparam(f"k{i}") for i in range(width)]))
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.positional = bool(dialect.positional)
+        self.params = list(compiled.positiontup or [f"k{i}" for i in range(width)])
+        self._dialect = dialect
+        self._table = table
+        #: Made at the first run, from the driver's column types (PostgreSQL's numeric
+        #: processors depend on them).
+        self.processors: list[tuple[int, Processor, bool]] | None = None
+
+    def _processors(self, description: Sequence[Any]) -> list[tuple[int, Processor, bool]]:
+        out: list[tuple[int, Processor, bool]] = []
+        for i, col in enumerate(self._table.c):
+            impl = col.type.dialect_impl(self._dialect)
+            proc = impl.result_processor(self._dialect, description[i][1])
+            if proc is not None:
+                out.append((i, proc, isinstance(col.type, _TEMPORAL)))
+        return out
+
+    def run(self, conn: Connection, keys: Sequence[object]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        columns = self.columns
+        memo: dict[tuple[int, object], object] = {}
+        for start in range(0, len(keys), self.width):
+            chunk = list(keys[start : start + self.width])
+            chunk += [None] * (self.width - len(chunk))
+            params: Any = (
+                tuple(chunk) if self.positional else dict(zip(self.params, chunk, strict=True))
+            )
+            result = conn.exec_driver_sql(self.sql, params)
+            if self.processors is None:
+                self.processors = self._processors(result.cursor.description)
+            procs = self.processors
+            for raw in result.fetchall():
+                values = list(raw)
+                for i, proc, remember in procs:
+                    v = values[i]
+                    if v is None:
+                        continue
+                    if remember:
+                        key = (i, v)
+                        done = memo.get(key, memo)
+                        if done is memo:
+                            done = memo[key] = proc(v)
+                        values[i] = done
+                    else:
+                        values[i] = proc(v)
+                out.append(dict(zip(columns, values, strict=True)))
+        return out

@@ -27,7 +27,7 @@ from sqlalchemy.pool import StaticPool
 
 from workroute.kernel.errors import ConflictError, DuplicateValueError, WorkrouteError
 from workroute.schema.model import ObjectDef
-from workroute.store.sql.bulk import RowWriter, insert_writer, update_writer
+from workroute.store.sql.bulk import RowReader, RowWriter, insert_writer, update_writer
 from workroute.store.sql.checkpoint import Checkpointer
 from workroute.store.sql.tables import (
     SYSTEM_SCHEMA_VERSION,
@@ -102,6 +102,7 @@ class Database:
         if self.checkpointer is not None:
             self.commit_listeners.append(self.checkpointer.committed)
         self._writers: dict[tuple[str, Table, tuple[str, ...]], RowWriter] = {}
+        self._readers: dict[tuple[Table, int], RowReader] = {}
         seq = self.system["sequence"]
         self._next_stmt = (
             update(seq)
@@ -191,6 +192,20 @@ class Database:
         """``UPDATE table SET col = b_col ... WHERE Id = b_Id`` for each parameter set."""
         if params:
             self._writer("update", table, tuple(columns)).run(conn, params)
+
+    def rows_by_id(
+        self, conn: Connection, table: Table, ids: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Whole rows of ``table`` whose Id is in ``ids`` (any order; see RowReader)."""
+        if not ids:
+            return []
+        width = 8 if len(ids) <= 8 else 64 if len(ids) <= 64 else 256
+        reader = self._readers.get((table, width))
+        if reader is None:
+            reader = self._readers[(table, width)] = RowReader(
+                self.engine.dialect, table, "Id", width
+            )
+        return reader.run(conn, ids)
 
     def _writer(self, kind: str, table: Table, cols: tuple[str, ...]) -> RowWriter:
         key = (kind, table, cols)
