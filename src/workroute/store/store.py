@@ -365,6 +365,14 @@ class Store:
         obj = self.schema.get(object_name)
         table = self.table(obj)
         names = None if fields is None else tuple(fields)
+        if names is None:  # whole rows: the driver-level reader
+            with self.db.read() as conn:
+                rows = self.db.rows_by_id(conn, table, list(dict.fromkeys(ids)))
+            if not include_deleted:
+                rows = [r for r in rows if not r["IsDeleted"]]
+            order = {rid: i for i, rid in enumerate(ids)}
+            rows.sort(key=lambda r: order.get(str(r["Id"]), 0))
+            return rows
 
         def build() -> Executable:
             stmt = select(*self._columns(obj, table, names)).where(
