@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, select
 
 from workroute.routing.agents import Agent, Load
+from workroute.routing.model import RoutingModel
 
 if TYPE_CHECKING:
     from workroute.routing.engine import OmniEngine
@@ -88,11 +89,13 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
             item.declined = set(declined.get("declined", []))
             item.last_declined = declined.get("last")
             required = item.preferred_required and holder == item.preferred_user_id
-            if holder in item.declined and not required:
+            routed = item.model is not RoutingModel.EXTERNAL
+            if routed and holder in item.declined and not required:
                 # Router.choose gives an item to an agent who declined it (a required
                 # preferred user aside, the only one who may have it) only once every
                 # eligible agent has, and then starts the list over; the pass does not
-                # write that down, so it is read off who holds the item.
+                # write that down, so it is read off who holds the item. (An external
+                # router's choice starts nothing over.)
                 item.declined.clear()
         engine.backlog.add(item)
 
