@@ -426,6 +426,20 @@ def close_work(
         events.append(workload_event(agent, previous))
         save_presence_stats(engine, conn, [agent], now)
     engine.publish(conn, events)
+    _withdraw_offers(engine, conn, str(work["WorkItemId"]), user_id, now)
+
+
+def _withdraw_offers(
+    engine: OmniEngine, conn: Connection, work_item_id: str, user_id: str, now: datetime
+) -> None:
+    """Closed work takes back what its agent offered another agent for the same item
+    (a transfer to an agent not yet accepted): the offer is Canceled."""
+    from workroute.routing.direct import held_work
+    from workroute.routing.entry import withdraw_assigned
+
+    for h in held_work(engine, conn, [work_item_id]).get(work_item_id, []):
+        if h.user_id != user_id and not h.opened and h.psr_id is None:
+            withdraw_assigned(engine, conn, h.work_id, user_id=user_id, now=now)
 
 
 def _finish(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from workroute.routing.agents import Agent, Load
 from workroute.routing.model import RoutingType, WorkStatus
-from workroute.routing.router import Decision
+from workroute.routing.router import STARTED_OVER, Decision
 from workroute.store.events import Event
 from workroute.store.timers import TimerSpec
 
@@ -161,6 +161,9 @@ def write_assignments(
         ]
         if pushed:
             store.update("PendingServiceRouting", pushed, user_id=admin)
+    for d in decisions:
+        if d.trace.tier in STARTED_OVER:
+            engine.item_state(conn, d.item)  # its decline list started over
     db = engine.db
     db.insert_rows(conn, db.system["omni_load"], loads)
     db.insert_rows(conn, db.system["routing_trace"], traces, ("psr_id", "work_id", "at", "trace"))

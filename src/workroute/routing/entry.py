@@ -19,10 +19,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert
+from sqlalchemy import Connection, insert
 
 from workroute.kernel.errors import (
     DeleteFailedError,
@@ -227,18 +227,31 @@ def _withdraw(engine: OmniEngine, ctx: SaveContext, psr_id: str) -> None:
 
 def cancel_assigned(engine: OmniEngine, ctx: SaveContext, work_id: str | None) -> None:
     """Work withdrawn while only assigned is Canceled and frees the agent's capacity."""
+    withdraw_assigned(engine, ctx.conn, work_id, user_id=ctx.user_id, now=ctx.now)
+
+
+def withdraw_assigned(
+    engine: OmniEngine, conn: Connection, work_id: str | None, *, user_id: str, now: datetime
+) -> None:
+    """:func:`cancel_assigned` outside a save of the record (``user_id`` acts)."""
     rows = engine.store.get_many("AgentWork", [work_id]) if work_id else []
     if not rows or rows[0].get("Status") != WorkStatus.ASSIGNED.value:
         return
-    wid = str(rows[0]["Id"])
+    wid, holder = str(rows[0]["Id"]), str(rows[0]["UserId"])
     with engine.internal():
         engine.store.update(
             "AgentWork",
-            [{"Id": wid, "Status": WorkStatus.CANCELED.value, "CancelDateTime": ctx.now}],
-            user_id=ctx.user_id,
+            [{"Id": wid, "Status": WorkStatus.CANCELED.value, "CancelDateTime": now}],
+            user_id=user_id,
         )
-    engine.timers.cancel_keys(ctx.conn, [push_key(wid)])
-    engine.release(ctx.conn, str(rows[0]["UserId"]), wid)
+    engine.timers.cancel_keys(conn, [push_key(wid)])
+    agent = engine.pool.get(holder)
+    previous = agent.used if agent is not None else 0.0
+    if agent is not None:
+        agent.accumulate(now)
+    engine.release(conn, holder, wid)
+    if agent is not None:
+        engine.publish(conn, [workload_event(agent, previous)])
 
 
 # -- SkillRequirement --------------------------------------------------------------

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, func, select
 
 from workroute.routing.agents import Agent, Load
-from workroute.routing.model import RoutingModel
 
 if TYPE_CHECKING:
     from workroute.routing.engine import OmniEngine
@@ -81,22 +80,13 @@ def restore(engine: OmniEngine, conn: Connection) -> None:
     }
     for seq, psr in enumerate(psrs, start=1):
         item = pending_from_row(engine, psr, skill_needs(needs[str(psr["Id"])]), seq)
-        work, holder = work_of_psr.get(item.psr_id, (None, None))
+        work, _ = work_of_psr.get(item.psr_id, (None, None))
         item.work_id = work
-        if item.psr_id in remembered:
+        if item.psr_id in remembered:  # kept by every change (a list started over too)
             dropped, declined = remembered[item.psr_id]
             item.dropped_groups = dropped
             item.declined = set(declined.get("declined", []))
             item.last_declined = declined.get("last")
-            required = item.preferred_required and holder == item.preferred_user_id
-            routed = item.model is not RoutingModel.EXTERNAL
-            if routed and holder in item.declined and not required:
-                # Router.choose gives an item to an agent who declined it (a required
-                # preferred user aside, the only one who may have it) only once every
-                # eligible agent has, and then starts the list over; the pass does not
-                # write that down, so it is read off who holds the item. (An external
-                # router's choice starts nothing over.)
-                item.declined.clear()
         engine.backlog.add(item)
 
 

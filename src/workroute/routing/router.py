@@ -35,6 +35,9 @@ from workroute.routing.model import RoutingType
 
 #: How many passed-over agents a stored trace keeps.
 TRACE_LIMIT = 20
+#: Tiers of a decision that started an item's decline list over (every eligible agent
+#: had declined it): the item's remembered state changes with the decision.
+STARTED_OVER = frozenset({"all declined", "only the last decliner"})
 
 
 @dataclass(slots=True)

@@ -163,6 +163,24 @@ def test_a_declined_agent_transfer_leaves_the_work_with_the_first_agent(
     ann.ok("closeAgentWork", workId=work)  # still hers to close
 
 
+def test_closing_the_work_withdraws_its_pending_agent_transfer(centre: Centre) -> None:
+    ann, bo = centre.agent("ann"), centre.agent("bo")
+    centre.presence("P", [ann, bo])
+    support = centre.queue("Support", centre.config("C", CapacityWeight=2), [ann])
+    ann.ok("login", statusId=centre.available)
+    bo.ok("login", statusId=centre.available)
+    case, work = _opened(centre, ann, support)
+    ann.ok("transferAgentWork", workId=work, userId=bo.user_id)
+    [offer] = bo.works()
+    ann.ok("closeAgentWork", workId=work)  # done after all: the offer is taken back
+    assert centre.statuses(case) == [(ann.user_id, "Closed"), (bo.user_id, "Canceled")]
+    assert bo.works() == [] and bo.workload() == 0
+    assert bo.events()[-1]["topic"] == "omni/workloadChanged"
+    resp = bo.call("acceptAgentWork", workId=offer["workId"])
+    assert_error(resp, 400, "INVALID_STATUS")
+    assert centre.admin.read("Case", case, "OwnerId")["OwnerId"] == ann.user_id
+
+
 def test_bad_transfers_are_refused_and_change_nothing(centre: Centre) -> None:
     ann, bo, cy = centre.agent("ann"), centre.agent("bo"), centre.agent("cy")
     centre.presence("P", [ann, bo, cy], Capacity=1)
