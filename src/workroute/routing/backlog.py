@@ -14,7 +14,7 @@ and drops a lane for the rest of the pass as soon as its head is stuck.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -239,17 +239,28 @@ class Backlog:
         self._stuck_on[lane] = on
         self._stuck.setdefault(on, set()).add(lane)
 
-    def wake(self, keys: Iterable[tuple[str, str, str]]) -> None:
-        """Agents filed under ``keys`` may take more: their stuck lanes are ready."""
+    def wake(
+        self,
+        keys: Iterable[tuple[str, str, str]],
+        could_take: Callable[[Pending], bool] | None = None,
+    ) -> None:
+        """An agent filed under ``keys`` may take more: the lanes stuck on those keys
+        whose first item ``could_take`` (all of them without it) are ready again; the
+        others stay stuck, since nothing else changed for them."""
         for key in keys:
-            lanes = self._stuck.pop(key, None)
+            lanes = self._stuck.get(key)
             if not lanes:
                 continue
-            for lane in lanes:
-                self._stuck_on.pop(lane, None)
+            for lane in list(lanes):
                 item = self.head(lane)
+                if item is not None and could_take is not None and not could_take(item):
+                    continue
+                lanes.discard(lane)
+                self._stuck_on.pop(lane, None)
                 if item is not None:
                     self._make_ready(lane, item.sort_key)
+            if not lanes:
+                del self._stuck[key]
 
     def wake_all(self) -> None:
         self.wake(list(self._stuck))

@@ -75,8 +75,12 @@ class Router:
         pool.on_touch = self._touched
 
     def _touched(self, agent: Agent) -> None:
-        """An agent may take more than before: wake the lanes waiting on them."""
-        self.backlog.wake((*agent.keys, *((ch, "u", agent.user_id) for ch in agent.channel_ids)))
+        """An agent may take more than before: wake the lanes waiting on them whose
+        first item they could take now (for the others nothing changed)."""
+        self.backlog.wake(
+            (*agent.keys, *((ch, "u", agent.user_id) for ch in agent.channel_ids)),
+            lambda item: self.reason(item, agent) is None,
+        )
 
     def route(self, assign: Assign, *, limit: int = 1_000_000) -> list[Decision]:
         """Place what can be placed, best item first; ``assign`` records each choice
