@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,24 +57,32 @@ def _cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "workroute", *args], check=True, capture_output=True)
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("server")
+def serve(
+    root: Path, users: Sequence[tuple[str, str]], extra_args: Sequence[str] = ()
+) -> Iterator[LiveServer]:
+    """A new org in ``root`` with the administrator and ``users`` (username, password),
+    served over HTTPS with a test CA until the generator is closed."""
     db = root / "org.db"
     _cli("init", "--db", str(db), "--admin-username", ADMIN, "--admin-password", ADMIN_PASSWORD)
-    _cli("user", "add", "--db", str(db), "--username", AGENT, "--password", AGENT_PASSWORD)
+    for username, password in users:
+        _cli("user", "add", "--db", str(db), "--username", username, "--password", password)
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     ca_path, cert_path, key_path = root / "ca.pem", root / "cert.pem", root / "key.pem"
     ca.cert_pem.write_to_path(str(ca_path))
     cert.cert_chain_pems[0].write_to_path(str(cert_path))
     cert.private_key_pem.write_to_path(str(key_path))
-    process = ServerProcess(db=db, cert=cert_path, key=key_path)
+    process = ServerProcess(db=db, cert=cert_path, key=key_path, extra_args=list(extra_args))
     process.start()
     try:
         yield LiveServer(process=process, ca_path=ca_path)
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    yield from serve(tmp_path_factory.mktemp("server"), [(AGENT, AGENT_PASSWORD)])
 
 
 @pytest.fixture(scope="session")

@@ -7,52 +7,26 @@ the limit it overflows to the routing configuration's overflow assignee."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import trustme
 
-from tests.e2e.conftest import ADMIN, ADMIN_PASSWORD, LiveServer
-from workroute.testing import ServerProcess
+from tests.e2e.conftest import ADMIN, ADMIN_PASSWORD, LiveServer, serve
 
 AGENTS = ("ann@e2e-omni.example.com", "bo@e2e-omni.example.com")
 PASSWORD = "E2e-omni-pass-1"
 OVERFLOW = "overflow@e2e-omni.example.com"
 
 
-def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "workroute", *args], check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    root = tmp_path_factory.mktemp("omni-server")
-    db = root / "org.db"
-    _cli("init", "--db", str(db), "--admin-username", ADMIN, "--admin-password", ADMIN_PASSWORD)
-    for user in (*AGENTS, OVERFLOW):
-        _cli("user", "add", "--db", str(db), "--username", user, "--password", PASSWORD)
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    paths = [root / n for n in ("ca.pem", "cert.pem", "key.pem")]
-    ca.cert_pem.write_to_path(str(paths[0]))
-    cert.cert_chain_pems[0].write_to_path(str(paths[1]))
-    cert.private_key_pem.write_to_path(str(paths[2]))
-    process = ServerProcess(
-        db=db,
-        cert=paths[1],
-        key=paths[2],
-        extra_args=["--clock", "manual", "--omni-max-queued", "1"],
+    yield from serve(
+        tmp_path_factory.mktemp("omni-server"),
+        [(user, PASSWORD) for user in (*AGENTS, OVERFLOW)],
+        ["--clock", "manual", "--omni-max-queued", "1"],
     )
-    process.start()
-    try:
-        yield LiveServer(process=process, ca_path=Path(paths[0]))
-    finally:
-        process.stop()
 
 
 class Agent:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from workroute.auth.principal import Principal
 from workroute.kernel.errors import (
+    InvalidFieldError,
     InvalidSessionError,
     JsonParserError,
     NotFoundError,
@@ -135,3 +137,22 @@ async def json_object(request: Request) -> dict[str, Any]:
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
 JsonObject = Annotated[dict[str, Any], Depends(json_object)]
+
+
+class StrictBody(BaseModel):
+    """A JSON body of named arguments: no unknown keys, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+Body = TypeVar("Body", bound=StrictBody)
+
+
+def parse_body(model: type[Body], body: dict[str, Any]) -> Body:
+    """``body`` as ``model``; the first problem as INVALID_FIELD naming where it is."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidFieldError(f"{where}: {first['msg']}", fields=[where]) from None

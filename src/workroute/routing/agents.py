@@ -195,8 +195,8 @@ class AgentPool:
     Heap entries are (score, idle since, user id, version), lower first. ``touch``
     (an agent who may now take more: a release, a login, new skills) bumps the
     agent's version, which retires their old entries, and pushes fresh ones. Work
-    added to an agent only makes their score worse, so :meth:`loaded` pushes
-    nothing: their entry stays, a little optimistic, and is re-filed with the true
+    added to an agent only makes their score worse, so it needs no call here:
+    their entry stays, a little optimistic, and is re-filed with the true
     score when it reaches the top of a heap. An entry above its true place is only
     ever looked at early, never skipped, so the order the router sees is exact.
     """
@@ -278,10 +278,6 @@ class AgentPool:
         if key[1] == "s2":
             return self._pair_size.get(key, 0)
         return len(self._members.get(key) or ())
-
-    def loaded(self, agent: Agent) -> None:
-        """Work was added to the agent (their score only got worse): nothing to push;
-        their entries are re-filed lazily (see the class docstring)."""
 
     def members(self, key: IndexKey) -> set[str]:
         if key[1] == "s2":

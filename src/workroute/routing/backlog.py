@@ -262,9 +262,6 @@ class Backlog:
             if not lanes:
                 del self._stuck[key]
 
-    def wake_all(self) -> None:
-        self.wake(list(self._stuck))
-
     def _unstick(self, lane: Lane) -> None:
         on = self._stuck_on.pop(lane, None)
         if on is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, insert, select
@@ -28,7 +28,7 @@ from workroute.routing.effects import (
     work_event,
     workload_event,
 )
-from workroute.routing.engine import PUSH_TIMEOUT, push_key
+from workroute.routing.engine import push_timer
 from workroute.routing.model import WorkStatus
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def assign(
     may be offline: their load row is read back when they log in."""
     from workroute.routing.console import save_presence_stats
 
-    work_id = engine.store.ids.allocate("0Bz", 1)[0]
+    work_id = engine.new_work_id()
     channel = engine.setup.channels.get(channel_id)
     load = Load(
         work_id=work_id,
@@ -130,16 +130,7 @@ def assign(
         events.append(workload_event(agent, previous))
     timeout = int(row.get("PushTimeout") or 0)  # type: ignore[call-overload]
     if not opened and timeout > 0:
-        engine.timers.schedule(
-            conn,
-            kind=PUSH_TIMEOUT,
-            key=push_key(work_id),
-            due_at=now + timedelta(seconds=timeout),
-            payload={"workId": work_id},
-            now=now,
-            object_name="AgentWork",
-            record_id=work_id,
-        )
+        engine.timers.schedule_many(conn, [push_timer(work_id, timeout, now)], now=now)
     engine.publish(conn, events)
     if agent is not None:
         save_presence_stats(engine, conn, [agent], now)

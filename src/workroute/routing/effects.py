@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
@@ -61,7 +61,7 @@ def write_assignments(
     engine: OmniEngine, conn: Connection, decisions: Sequence[Decision], now: datetime
 ) -> None:
     from workroute.routing.console import accept_effects, save_presence_stats
-    from workroute.routing.engine import PUSH_TIMEOUT, push_key
+    from workroute.routing.engine import push_timer
 
     setup = engine.setup
     store = engine.store
@@ -138,16 +138,7 @@ def write_assignments(
         if opened:
             auto.append((work_id, agent.user_id, item.work_item_id, item.psr_id))
         elif item.push_timeout > 0:
-            timers.append(
-                TimerSpec(
-                    kind=PUSH_TIMEOUT,
-                    key=push_key(work_id),
-                    due_at=now + timedelta(seconds=item.push_timeout),
-                    payload={"workId": work_id},
-                    object_name="AgentWork",
-                    record_id=work_id,
-                )
-            )
+            timers.append(push_timer(work_id, item.push_timeout, now))
     admin = engine.system_user_id()
     with engine.internal():
         store.insert("AgentWork", works, user_id=admin)

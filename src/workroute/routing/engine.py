@@ -34,7 +34,7 @@ from workroute.routing.setup import SETUP_OBJECTS, RoutingSetup, load_setup
 from workroute.store.events import Event, EventLog
 from workroute.store.hooks import SaveContext
 from workroute.store.store import Store
-from workroute.store.timers import Timer, Timers
+from workroute.store.timers import Timer, Timers, TimerSpec
 
 log = logging.getLogger(__name__)
 
@@ -230,7 +230,7 @@ class OmniEngine:
             now = self.clock.now()
 
             def assign(item: Pending, agent: Agent) -> None:
-                work_id = self._work_id()
+                work_id = self.new_work_id()
                 item.work_id = work_id
                 agent.accumulate(now)
                 agent.loads[work_id] = Load(
@@ -241,7 +241,7 @@ class OmniEngine:
                     percent=item.percent,
                 )
                 agent.idle_since = now
-                self.pool.loaded(agent)
+                # Worse only: the pool re-files them lazily (AgentPool docstring).
 
             decisions = self.router.route(assign, limit=limit)
             if decisions:
@@ -250,7 +250,7 @@ class OmniEngine:
                 write_assignments(self, conn, decisions, now)
             return len(decisions)
 
-    def _work_id(self) -> str:
+    def new_work_id(self) -> str:
         """An AgentWork id, from a stock taken 256 at a time (unused ones are gaps)."""
         if not self._spare_ids:
             self._spare_ids = self.store.ids.allocate("0Bz", 256)[::-1]
@@ -367,6 +367,18 @@ def drop_key(psr_id: str) -> str:
 
 def push_key(work_id: str) -> str:
     return f"omni:push:{work_id}"
+
+
+def push_timer(work_id: str, seconds: int, now: datetime) -> TimerSpec:
+    """The push-timeout timer of work offered to an agent (fires DeclinedOnPushTimeout)."""
+    return TimerSpec(
+        kind=PUSH_TIMEOUT,
+        key=push_key(work_id),
+        due_at=now + timedelta(seconds=seconds),
+        payload={"workId": work_id},
+        object_name="AgentWork",
+        record_id=work_id,
+    )
 
 
 def skill_needs(rows: Sequence[dict[str, Any]]) -> tuple[SkillNeed, ...]:

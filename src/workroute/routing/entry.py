@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert
@@ -41,7 +41,7 @@ from workroute.routing.effects import (
     work_event,
     workload_event,
 )
-from workroute.routing.engine import PUSH_TIMEOUT, pending_from_row, push_key, skill_needs
+from workroute.routing.engine import pending_from_row, push_key, push_timer, skill_needs
 from workroute.routing.model import CapacityModel, RoutingModel, RoutingType, WorkStatus
 from workroute.routing.setup import Channel, RoutingConfig
 from workroute.store.events import Event
@@ -419,16 +419,7 @@ def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
                 )
         timeout = int(_float(rec.get("PushTimeout")))
         if timeout > 0:
-            engine.timers.schedule(
-                ctx.conn,
-                kind=PUSH_TIMEOUT,
-                key=push_key(load.work_id),
-                due_at=now + timedelta(seconds=timeout),
-                payload={"workId": load.work_id},
-                now=now,
-                object_name="AgentWork",
-                record_id=load.work_id,
-            )
+            engine.timers.schedule_many(ctx.conn, [push_timer(load.work_id, timeout, now)], now=now)
         events.append(work_event(WORK_ASSIGNED, user_id, load.work_id, load.work_item_id))
         events.append(workload_event(agent, previous))
     ctx.conn.execute(insert(engine.db.system["omni_load"]), loads)

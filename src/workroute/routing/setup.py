@@ -143,6 +143,8 @@ class RoutingSetup:
     #: user id -> skill id -> level (active resources, skills effective at load time).
     agent_skills: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     active_users: frozenset[str] = frozenset()
+    #: group id -> its active users, through nested groups and roles (any group type).
+    group_users: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def channel_for(self, object_name: str) -> Channel | None:
         key = object_name.lower()
@@ -180,7 +182,7 @@ def load_setup(find: Finder, now: datetime) -> RoutingSetup:
     groups = {str(g["Id"]): g for g in find("Group")}
     users = find("User")
     active = frozenset(str(u["Id"]) for u in users if u.get("IsActive") is not False)
-    members = _members(groups, find("GroupMember"), users, find("UserRole"), active)
+    members = group_members(groups, find("GroupMember"), users, find("UserRole"), active)
     types: dict[str, set[str]] = defaultdict(set)
     for r in (*find("QueueSobject"), *find("QueueSubject")):
         kind = r.get("SobjectType") or r.get("SubjectType")
@@ -260,6 +262,7 @@ def load_setup(find: Finder, now: datetime) -> RoutingSetup:
         skills={str(r["Id"]): str(r.get("DeveloperName") or "") for r in find("Skill")},
         agent_skills={u: dict(s) for u, s in agent_skills.items()},
         active_users=active,
+        group_users=members,
     )
 
 
@@ -326,7 +329,7 @@ def _presence(r: Record, reasons: set[str]) -> PresenceConfig:
     )
 
 
-def _members(
+def group_members(
     groups: Mapping[str, Record],
     rows: Iterable[Record],
     users: Iterable[Record],

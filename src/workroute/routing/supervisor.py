@@ -40,7 +40,7 @@ from workroute.routing import console
 from workroute.routing.backlog import Pending
 from workroute.routing.effects import seconds_between
 from workroute.routing.model import InvalidWorkStatusError, RoutingType, WorkStatus
-from workroute.routing.setup import Queue, _members
+from workroute.routing.setup import Queue
 from workroute.store.values import format_datetime
 
 if TYPE_CHECKING:
@@ -189,23 +189,12 @@ def scope_for(engine: OmniEngine, principal: Principal) -> Scope:
     return Scope(
         user_id=principal.user_id,
         config=config,
-        agents=_group_users(engine, config.group_ids, setup.active_users),
+        agents=frozenset(
+            u for g in config.group_ids for u in setup.group_users.get(g, frozenset())
+        ),
         queues={q: setup.queues[q] for q in config.queue_ids if q in setup.queues},
         skills={s: setup.skills[s] for s in config.skill_ids if s in setup.skills},
     )
-
-
-def _group_users(
-    engine: OmniEngine, group_ids: frozenset[str], active: frozenset[str]
-) -> frozenset[str]:
-    if not group_ids:
-        return frozenset()
-    store = engine.store
-    groups = {str(g["Id"]): g for g in store.find("Group")}
-    members = _members(
-        groups, store.find("GroupMember"), store.find("User"), store.find("UserRole"), active
-    )
-    return frozenset(u for g in group_ids for u in members.get(g, frozenset()))
 
 
 # -- views --------------------------------------------------------------------------------

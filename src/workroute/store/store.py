@@ -365,14 +365,6 @@ class Store:
         obj = self.schema.get(object_name)
         table = self.table(obj)
         names = None if fields is None else tuple(fields)
-        if names is None:  # whole rows: the driver-level reader
-            with self.db.read() as conn:
-                rows = self.db.rows_by_id(conn, table, list(dict.fromkeys(ids)))
-            if not include_deleted:
-                rows = [r for r in rows if not r["IsDeleted"]]
-            order = {rid: i for i, rid in enumerate(ids)}
-            rows.sort(key=lambda r: order.get(str(r["Id"]), 0))
-            return rows
 
         def build() -> Executable:
             stmt = select(*self._columns(obj, table, names)).where(
@@ -380,9 +372,14 @@ class Store:
             )
             return stmt if include_deleted else stmt.where(table.c.IsDeleted.is_(False))
 
-        stmt = self.stmt(("get_many", table, names, include_deleted), build)
         with self.db.read() as conn:
-            rows = [dict(r._mapping) for r in conn.execute(stmt, {"ids": list(ids)})]
+            if names is None:  # whole rows: the driver-level reader
+                rows = self.db.rows_by_id(conn, table, list(dict.fromkeys(ids)))
+                if not include_deleted:
+                    rows = [r for r in rows if not r["IsDeleted"]]
+            else:
+                stmt = self.stmt(("get_many", table, names, include_deleted), build)
+                rows = [dict(r._mapping) for r in conn.execute(stmt, {"ids": list(ids)})]
         order = {rid: i for i, rid in enumerate(ids)}
         rows.sort(key=lambda r: order.get(str(r["Id"]), 0))
         return rows

@@ -564,6 +564,19 @@ def test_serve_refuses_conflicting_tls_flags(tmp_path: Path) -> None:
     assert not db.exists()
 
 
+def test_serve_refuses_negative_or_non_numeric_omni_limits(tmp_path: Path) -> None:
+    db = tmp_path / "org.db"
+    for flag, value in (
+        ("--omni-max-queued", "-1"),
+        ("--omni-max-requests", "-5"),
+        ("--omni-max-queued", "many"),
+    ):
+        result = cli("serve", "--db", db, "--no-tls", flag, value)
+        assert result.exit_code == 2, (flag, value)
+        assert flag in result.stderr, result.stderr
+    assert not db.exists()
+
+
 def test_commands_without_a_database(tmp_path: Path) -> None:
     expected = ["error: give --db PATH or set WORKROUTE_DATABASE_URL"]
     for args in (

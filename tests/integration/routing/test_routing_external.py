@@ -107,3 +107,15 @@ def test_closed_work_can_be_deleted(centre: Centre) -> None:
     ann.ok("closeAgentWork", workId=work)
     assert centre.admin.delete(f"/sobjects/AgentWork/{work}").status_code == 204
     assert centre.work(Id=work) == []
+
+
+def test_requests_omni_channel_routes_itself_publish_no_request_events(centre: Centre) -> None:
+    ann = centre.agent("ann")
+    centre.presence("P", [ann])
+    queue = centre.queue("Support", centre.config("C"), [ann])
+    ann.ok("login", statusId=centre.available)
+    case = centre.case(queue)  # created, pushed to ann
+    [work] = ann.works()
+    ann.ok("acceptAgentWork", workId=work["workId"])  # request deleted
+    assert centre.pending(case) == []
+    assert _psr_events(centre) == []  # an external router's business only

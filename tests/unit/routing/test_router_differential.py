@@ -270,7 +270,7 @@ class World:
                 percent=item.percent,
             )
             agent.idle_since = now
-            self.pool.loaded(agent)
+            # Worse only: the pool re-files them lazily (AgentPool docstring).
 
         return [(d.item.psr_id, d.agent.user_id) for d in self.router.route(assign, limit=limit)]
 

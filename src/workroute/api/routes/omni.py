@@ -13,11 +13,11 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from workroute.api.deps import JsonObject, get_org, get_principal
+from workroute.api.deps import JsonObject, StrictBody, get_org, get_principal, parse_body
 from workroute.auth.principal import Principal
-from workroute.kernel.errors import InvalidFieldError, NotFoundError
+from workroute.kernel.errors import NotFoundError
 from workroute.org import Org
 from workroute.routing import acw, console, transfer
 
@@ -27,19 +27,15 @@ OrgDep = Annotated[Org, Depends(get_org)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-class _Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class NoArgs(_Args):
+class NoArgs(StrictBody):
     pass
 
 
-class StatusArgs(_Args):
+class StatusArgs(StrictBody):
     statusId: str = Field(min_length=15, max_length=18)
 
 
-class WorkArgs(_Args):
+class WorkArgs(StrictBody):
     workId: str = Field(min_length=15, max_length=18)
 
 
@@ -59,15 +55,6 @@ class TransferArgs(WorkArgs):
     skillIds: list[str] | None = Field(default=None, min_length=1, max_length=100)
 
 
-def _args(model: type[_Args], body: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidFieldError(f"{where}: {first['msg']}", fields=[where]) from None
-
-
 def _status(info: console.StatusInfo) -> dict[str, Any]:
     return {"statusName": info.name, "statusApiName": info.api_name, "statusId": info.status_id}
 
@@ -76,29 +63,29 @@ def _status(info: console.StatusInfo) -> dict[str, Any]:
 def call(method: str, body: JsonObject, org: OrgDep, principal: PrincipalDep) -> dict[str, Any]:
     engine, me = org.omni, principal.user_id
     if method == "login":
-        console.login(engine, me, _args(StatusArgs, body).statusId)
+        console.login(engine, me, parse_body(StatusArgs, body).statusId)
         return {"success": True}
     if method == "setServicePresenceStatus":
-        info = console.set_status(engine, me, _args(StatusArgs, body).statusId)
+        info = console.set_status(engine, me, parse_body(StatusArgs, body).statusId)
         return {"success": True, **_status(info), "channels": json.dumps(info.channels)}
     if method == "logout":
-        _args(NoArgs, body)
+        parse_body(NoArgs, body)
         console.logout(engine, me)
         return {"success": True}
     if method == "getServicePresenceStatusId":
-        _args(NoArgs, body)
+        parse_body(NoArgs, body)
         agent = console.current_agent(engine, me)
         return {"success": True, **_status(console.status_info(engine, agent.status_id))}
     if method == "getServicePresenceStatusChannels":
-        _args(NoArgs, body)
+        parse_body(NoArgs, body)
         agent = console.current_agent(engine, me)
         info = console.status_info(engine, agent.status_id)
         return {"success": True, "channels": json.dumps(info.channels)}
     if method == "getAgentWorks":
-        _args(NoArgs, body)
+        parse_body(NoArgs, body)
         return {"success": True, "works": json.dumps(console.agent_works(engine, me))}
     if method == "getAgentWorkload":
-        _args(NoArgs, body)
+        parse_body(NoArgs, body)
         agent = console.current_agent(engine, me)
         return {
             "success": True,
@@ -106,17 +93,17 @@ def call(method: str, body: JsonObject, org: OrgDep, principal: PrincipalDep) ->
             "currentWorkload": agent.workload(),
         }
     if method == "acceptAgentWork":
-        console.accept(engine, me, _args(WorkArgs, body).workId)
+        console.accept(engine, me, parse_body(WorkArgs, body).workId)
         return {"success": True}
     if method == "declineAgentWork":
-        args = _args(DeclineArgs, body)
+        args = parse_body(DeclineArgs, body)
         console.decline(engine, me, args.workId, args.declineReason)
         return {"success": True}
     if method == "closeAgentWork":
-        console.close(engine, me, _args(WorkArgs, body).workId)
+        console.close(engine, me, parse_body(WorkArgs, body).workId)
         return {"success": True}
     if method == "transferAgentWork":
-        targs = _args(TransferArgs, body)
+        targs = parse_body(TransferArgs, body)
         target = transfer.Target(
             queue_id=targs.queueId,
             user_id=targs.userId,
@@ -125,16 +112,17 @@ def call(method: str, body: JsonObject, org: OrgDep, principal: PrincipalDep) ->
         transfer.transfer(engine, me, targs.workId, target)
         return {"success": True}
     if method == "extendAfterConversationWork":
-        ends = acw.extend(engine, me, _args(WorkArgs, body).workId)
+        ends = acw.extend(engine, me, parse_body(WorkArgs, body).workId)
         return {"success": True, "endsAt": ends.isoformat()}
     if method in ("raiseAgentWorkFlag", "lowerAgentWorkFlag"):
-        args = _args(FlagArgs if method == "raiseAgentWorkFlag" else WorkArgs, body)
+        raised = method == "raiseAgentWorkFlag"
+        flag: WorkArgs = parse_body(FlagArgs if raised else WorkArgs, body)
         console.set_flag(
             engine,
             me,
-            args.workId,
-            raised=method == "raiseAgentWorkFlag",
-            message=getattr(args, "message", None),
+            flag.workId,
+            raised=raised,
+            message=flag.message if isinstance(flag, FlagArgs) else None,
             role="AGENT",
             owner_id=me,
         )

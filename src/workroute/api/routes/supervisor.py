@@ -14,11 +14,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
-from workroute.api.deps import JsonObject, get_org, get_principal
+from workroute.api.deps import JsonObject, StrictBody, get_org, get_principal, parse_body
 from workroute.auth.principal import Permission, Principal
-from workroute.kernel.errors import InsufficientAccessError, InvalidFieldError
+from workroute.kernel.errors import InsufficientAccessError
 from workroute.org import Org
 from workroute.routing import explain as routing_explain
 from workroute.routing import supervisor
@@ -32,37 +32,24 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 MAX_IDS = 200
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class MembershipBody(_Body):
+class MembershipBody(StrictBody):
     add: list[str] = Field(default_factory=list, max_length=MAX_IDS)
     remove: list[str] = Field(default_factory=list, max_length=MAX_IDS)
 
 
-class SkillLevel(_Body):
+class SkillLevel(StrictBody):
     skillId: str
     level: float
 
 
-class SkillsBody(_Body):
+class SkillsBody(StrictBody):
     set: list[SkillLevel] = Field(default_factory=list, max_length=MAX_IDS)
     remove: list[str] = Field(default_factory=list, max_length=MAX_IDS)
 
 
-class FlagBody(_Body):
+class FlagBody(StrictBody):
     isFlagged: bool
     message: str | None = Field(default=None, max_length=1000)
-
-
-def _body(model: type[_Body], body: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InvalidFieldError(f"{where}: {first['msg']}", fields=[where]) from None
 
 
 def _scope(org: Org, principal: Principal) -> supervisor.Scope:
@@ -110,7 +97,7 @@ def change_agent_queues(
     user_id: str, body: JsonObject, org: OrgDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     scope = _scope(org, principal)
-    args = _body(MembershipBody, body)
+    args = parse_body(MembershipBody, body)
     result = supervisor.change_agent_queues(
         org.omni, scope, user_id, add=args.add, remove=args.remove
     )
@@ -122,7 +109,7 @@ def change_queue_agents(
     queue_id: str, body: JsonObject, org: OrgDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     scope = _scope(org, principal)
-    args = _body(MembershipBody, body)
+    args = parse_body(MembershipBody, body)
     result = supervisor.change_queue_agents(
         org.omni, scope, queue_id, add=args.add, remove=args.remove
     )
@@ -134,7 +121,7 @@ def change_agent_skills(
     user_id: str, body: JsonObject, org: OrgDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     scope = _scope(org, principal)
-    args = _body(SkillsBody, body)
+    args = parse_body(SkillsBody, body)
     result = supervisor.change_agent_skills(
         org.omni,
         scope,
@@ -150,7 +137,7 @@ def set_flag(
     work_id: str, body: JsonObject, org: OrgDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     scope = _scope(org, principal)
-    args = _body(FlagBody, body)
+    args = parse_body(FlagBody, body)
     supervisor.set_work_flag(org.omni, scope, work_id, raised=args.isFlagged, message=args.message)
     return {"success": True}
 

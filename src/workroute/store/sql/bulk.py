@@ -18,10 +18,11 @@ routing pass stamps hundreds of rows with the same ``now``).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     Connection,
     Date,
     DateTime,
@@ -52,40 +53,24 @@ class RowWriter:
         self.positional = bool(dialect.positional)
         self.keys = [p for p, _ in order]
         self._get = operator.itemgetter(*self.keys) if len(self.keys) > 1 else None
-        self.processors: list[Processor | None] = []
-        #: Columns whose processing is worth remembering per value (dates and times:
-        #: a TypeDecorator and a string format each; the rest are C callables).
-        self.memoized: list[bool] = []
-        for _, col in order:
-            impl = table.c[col].type.dialect_impl(dialect)
-            self.processors.append(impl.bind_processor(dialect))
-            self.memoized.append(isinstance(table.c[col].type, _TEMPORAL))
+        self.processors = _steps(
+            (i, table.c[col], table.c[col].type.dialect_impl(dialect).bind_processor(dialect))
+            for i, (_, col) in enumerate(order)
+        )
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Execute for every row; returns the driver's row count."""
         if not rows:
             return 0
         keys, get = self.keys, self._get
-        procs = [(i, p, self.memoized[i]) for i, p in enumerate(self.processors) if p is not None]
-        memo: dict[tuple[int, object], object] = {}
+        memo: _Memo = {}
         out: list[Any] = []
         for row in rows:
             try:
                 values = list(get(row)) if get is not None else [row[keys[0]]]
             except KeyError:  # a row without some columns: they are null
                 values = [row.get(k) for k in keys]
-            for i, proc, remember in procs:
-                v = values[i]
-                if v is None:
-                    continue
-                if remember:
-                    key = (i, v)
-                    done = memo.get(key, memo)
-                    if done is memo:
-                        done = memo[key] = proc(v)
-                    values[i] = done
-                else:
-                    values[i] = proc(v)
+            _process(values, self.processors, memo)
             out.append(tuple(values) if self.positional else dict(zip(keys, values, strict=True)))
         result = conn.exec_driver_sql(self.sql, out)
         return int(result.rowcount)
@@ -129,21 +114,19 @@ class RowReader:
         self._table = table
         #: Made at the first run, from the driver's column types (PostgreSQL's numeric
         #: processors depend on them).
-        self.processors: list[tuple[int, Processor, bool]] | None = None
+        self.processors: list[_Step] | None = None
 
-    def _processors(self, description: Sequence[Any]) -> list[tuple[int, Processor, bool]]:
-        out: list[tuple[int, Processor, bool]] = []
-        for i, col in enumerate(self._table.c):
-            impl = col.type.dialect_impl(self._dialect)
-            proc = impl.result_processor(self._dialect, description[i][1])
-            if proc is not None:
-                out.append((i, proc, isinstance(col.type, _TEMPORAL)))
-        return out
+    def _processors(self, description: Sequence[Any]) -> list[_Step]:
+        dialect = self._dialect
+        return _steps(
+            (i, col, col.type.dialect_impl(dialect).result_processor(dialect, description[i][1]))
+            for i, col in enumerate(self._table.c)
+        )
 
     def run(self, conn: Connection, keys: Sequence[object]) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         columns = self.columns
-        memo: dict[tuple[int, object], object] = {}
+        memo: _Memo = {}
         for start in range(0, len(keys), self.width):
             chunk = list(keys[start : start + self.width])
             chunk += [None] * (self.width - len(chunk))
@@ -153,20 +136,35 @@ class RowReader:
             result = conn.exec_driver_sql(self.sql, params)
             if self.processors is None:
                 self.processors = self._processors(result.cursor.description)
-            procs = self.processors
             for raw in result.fetchall():
                 values = list(raw)
-                for i, proc, remember in procs:
-                    v = values[i]
-                    if v is None:
-                        continue
-                    if remember:
-                        key = (i, v)
-                        done = memo.get(key, memo)
-                        if done is memo:
-                            done = memo[key] = proc(v)
-                        values[i] = done
-                    else:
-                        values[i] = proc(v)
+                _process(values, self.processors, memo)
                 out.append(dict(zip(columns, values, strict=True)))
         return out
+
+
+#: (position, processor, remembered per value?) for the columns that have a processor.
+_Step = tuple[int, Processor, bool]
+_Memo = dict[tuple[int, object], object]
+
+
+def _steps(found: Iterable[tuple[int, Column[Any], Processor | None]]) -> list[_Step]:
+    """Processing of dates and times is remembered per value (a TypeDecorator and a
+    string conversion each); the other processors are C callables."""
+    return [(i, p, isinstance(col.type, _TEMPORAL)) for i, col, p in found if p is not None]
+
+
+def _process(values: list[Any], steps: list[_Step], memo: _Memo) -> None:
+    """Apply each column's processor to its non-null value, in place."""
+    for i, proc, remember in steps:
+        v = values[i]
+        if v is None:
+            continue
+        if remember:
+            key = (i, v)
+            done = memo.get(key, memo)
+            if done is memo:
+                done = memo[key] = proc(v)
+            values[i] = done
+        else:
+            values[i] = proc(v)

@@ -1,0 +1,87 @@
+"""Trusted saves (``Store.trusted``): the engine's own rows skip coercion and the
+required/reference/uniqueness checks but not hooks, and only the saves made directly
+in the block are trusted. Also the driver-level reader behind ``get_many``. Every test
+runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+
+from workroute.kernel.errors import InvalidCrossReferenceKeyError, InvalidFieldError
+from workroute.org import Org
+from workroute.store.hooks import Operation, SaveContext
+
+BOGUS_ACCOUNT = "001000000000000AAA"
+
+
+def _count(org: Org, name: str) -> int:
+    return org.store.count(name)
+
+
+def test_a_trusted_save_is_not_checked_but_its_hooks_run(org: Org, admin: str) -> None:
+    seen: list[str] = []
+    org.hooks.after_save("Contact", lambda ctx: seen.extend(str(r["Id"]) for r in ctx.new))
+    with org.store.trusted():
+        [cid] = org.store.insert(
+            "Contact", [{"LastName": "Trusted", "AccountId": BOGUS_ACCOUNT}], user_id=admin
+        )
+    assert seen == [cid]
+    assert org.store.get("Contact", cid)["AccountId"] == BOGUS_ACCOUNT
+    # The same row from anyone else is checked.
+    with pytest.raises(InvalidCrossReferenceKeyError):
+        org.store.insert(
+            "Contact", [{"LastName": "Checked", "AccountId": BOGUS_ACCOUNT}], user_id=admin
+        )
+
+
+def test_a_misspelt_field_in_a_trusted_save_fails_and_writes_nothing(org: Org, admin: str) -> None:
+    before = _count(org, "Account")
+    with pytest.raises(InvalidFieldError, match="Nmae"), org.store.trusted():
+        org.store.insert("Account", [{"Name": "A"}, {"Nmae": "B"}], user_id=admin)
+    assert _count(org, "Account") == before
+    [aid] = org.store.insert("Account", [{"Name": "Kept"}], user_id=admin)
+    with pytest.raises(InvalidFieldError), org.store.trusted():
+        org.store.update("Account", [{"Id": aid, "Industy": "Energy"}], user_id=admin)
+    assert org.store.get("Account", aid)["Industry"] is None
+
+
+def test_saves_made_by_hooks_of_a_trusted_save_are_checked(org: Org, admin: str) -> None:
+    def add_contact(ctx: SaveContext) -> None:
+        if ctx.operation is Operation.INSERT:
+            ctx.store.insert(
+                "Contact", [{"LastName": "x", "AccountId": BOGUS_ACCOUNT}], user_id=ctx.user_id
+            )
+
+    org.hooks.after_save("Account", add_contact)
+    before = (_count(org, "Account"), _count(org, "Contact"))
+    with pytest.raises(InvalidCrossReferenceKeyError), org.store.trusted():
+        org.store.insert("Account", [{"Name": "Parent"}], user_id=admin)
+    assert (_count(org, "Account"), _count(org, "Contact")) == before
+
+
+def test_a_trusted_update_writes_and_reports_only_what_changed(org: Org, admin: str) -> None:
+    changed: list[frozenset[str]] = []
+    org.hooks.after_save(
+        "Account",
+        lambda ctx: changed.extend(ctx.changed) if ctx.operation is Operation.UPDATE else None,
+    )
+    [aid] = org.store.insert("Account", [{"Name": "Acme", "Industry": "Energy"}], user_id=admin)
+    with org.store.trusted():
+        org.store.update("Account", [{"Id": aid, "NumberOfEmployees": 7}], user_id=admin)
+    row = org.store.get("Account", aid)
+    assert (row["Name"], row["Industry"], row["NumberOfEmployees"]) == ("Acme", "Energy", 7)
+    assert "NumberOfEmployees" in changed[0] and "Industry" not in changed[0]
+
+
+def test_get_many_reads_whole_rows_in_the_order_asked_past_one_statement(
+    org: Org, admin: str
+) -> None:
+    ids = org.store.insert("Account", [{"Name": f"A{i:03d}"} for i in range(300)], user_id=admin)
+    org.store.delete("Account", [ids[5]], user_id=admin)
+    wanted = [*reversed(ids), ids[0]]  # more ids than one reader statement takes, a repeat
+    rows = org.store.get_many("Account", wanted)
+    assert [r["Id"] for r in rows] == [i for i in reversed(ids) if i != ids[5]]
+    assert rows[-1]["Name"] == "A000" and rows[-1]["IsDeleted"] is False
+    with_deleted = org.store.get_many("Account", [ids[5]], include_deleted=True)
+    assert with_deleted[0]["IsDeleted"] is True
+    assert org.store.get_many("Account", []) == []
