@@ -131,6 +131,13 @@ class Database:
                     f"database schema version {row[0]} is newer than this workroute "
                     f"({SYSTEM_SCHEMA_VERSION}); upgrade workroute"
                 )
+            elif int(row[0]) < SYSTEM_SCHEMA_VERSION:
+                _upgrade_system_tables(conn, int(row[0]))
+                conn.execute(
+                    update(meta)
+                    .where(meta.c.key == "schema_version")
+                    .values(value=str(SYSTEM_SCHEMA_VERSION))
+                )
 
     def sync_objects(self, objects: list[ObjectDef]) -> None:
         """Create missing object tables and add missing columns, keeping all rows."""
@@ -246,10 +253,12 @@ class Database:
             with _mapped_errors(), self.engine.connect() as conn:
                 conn.info["wr_write"] = True
                 self._local.after_commit = []
+                self._local.before_commit = []
                 try:
                     with self._tables_undone_on_error(), self._rollback_callbacks(), conn.begin():
                         self._local.conn = conn
                         yield conn
+                        _run_before_commit(self._local.before_commit)
                 finally:
                     self._local.conn = None
                     conn.info.pop("wr_write", None)
@@ -264,15 +273,28 @@ class Database:
         """Whether this thread is inside a write transaction."""
         return getattr(self._local, "conn", None) is not None
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
+    def on_commit(self, callback: Callable[[], None], *, once: bool = False) -> None:
         """Run ``callback`` once the current write transaction commits (never on rollback).
 
         Engine state derived from the database (compiled rules, indexes) is swapped in
-        here, so a rolled-back deploy leaves the running engine as it was.
+        here, so a rolled-back deploy leaves the running engine as it was. With ``once``
+        a callback already asked for in this transaction is not added again.
         """
         if getattr(self._local, "conn", None) is None:
             raise RuntimeError("on_commit needs a write transaction")
+        if once and callback in self._local.after_commit:
+            return
         self._local.after_commit.append(callback)
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` inside the current write transaction, once its work is done
+        and just before it commits. What it writes commits with the transaction, and an
+        error it raises rolls everything back. Work that must see the transaction's final
+        state (PushTopic events, one per changed record however often it was saved) goes
+        here; callbacks added by a callback run too, in order."""
+        if getattr(self._local, "conn", None) is None:
+            raise RuntimeError("before_commit needs a write transaction")
+        self._local.before_commit.append(callback)
 
     def on_rollback(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` if the current transaction, or the savepoint this call is
@@ -361,6 +383,28 @@ class Database:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
+
+
+def _upgrade_system_tables(conn: Connection, version: int) -> None:
+    """Bring a database made by an older workroute up to this one's system tables
+    (tables it lacks were created by ``create_all`` already)."""
+    if version < 2:
+        have = {c["name"] for c in inspect(conn).get_columns("wr_event")}
+        if "owner_id" not in have:
+            conn.execute(text("ALTER TABLE wr_event ADD COLUMN owner_id VARCHAR(18)"))
+        indexes = {i["name"] for i in inspect(conn).get_indexes("wr_event")}
+        if "ix_wr_event_topic_id" not in indexes:
+            conn.execute(text("CREATE INDEX ix_wr_event_topic_id ON wr_event (topic, id)"))
+        if "ix_wr_event_created_at" not in indexes:
+            conn.execute(text("CREATE INDEX ix_wr_event_created_at ON wr_event (created_at)"))
+
+
+def _run_before_commit(callbacks: list[Callable[[], None]]) -> None:
+    i = 0
+    while i < len(callbacks):  # a callback may add more
+        callbacks[i]()
+        i += 1
+    callbacks.clear()
 
 
 def _run_all(callbacks: Sequence[Callable[[], None]]) -> None:

@@ -23,7 +23,9 @@ from sqlalchemy.types import TypeEngine
 from workroute.schema.model import FieldDef, FieldType, ObjectDef
 from workroute.store.sql.types import UTCDateTime
 
-SYSTEM_SCHEMA_VERSION = 1
+#: 2: the event log keeps the owner of the record an event is about (record access
+#: for subscribers) and is indexed by channel and replay id.
+SYSTEM_SCHEMA_VERSION = 2
 
 
 def column_type(f: FieldDef) -> TypeEngine[Any]:
@@ -168,16 +170,20 @@ def build_system_tables(metadata: MetaData) -> dict[str, Table]:
             Column("last_error", Text),
             Column("delivered_at", UTCDateTime),
         ),
-        # Domain events (agent console events, routing changes), written in the
-        # transaction that caused them; the id is the replay position.
+        # Domain events (agent console events, routing changes, PushTopic events),
+        # written in the transaction that caused them; the id is the replay position.
+        # ``topic`` is the channel; ``owner_id`` the owner of the record the event is
+        # about, for subscribers who may see only some records.
         "event": Table(
             "wr_event",
             metadata,
             Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("topic", String(80), nullable=False, index=True),
+            Column("topic", String(80), nullable=False),
             Column("user_id", String(18), index=True),
+            Column("owner_id", String(18)),
             Column("payload", Text, nullable=False),
-            Column("created_at", UTCDateTime, nullable=False),
+            Column("created_at", UTCDateTime, nullable=False, index=True),
+            Index("ix_wr_event_topic_id", "topic", "id"),
         ),
         # Omni-Channel runtime state the router rebuilds its memory from: who is
         # online (one row per agent), what holds their capacity (one row per piece of
