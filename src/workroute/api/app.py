@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from workroute.api.routes import (
     automation,
+    cometd,
     composite,
     explain,
     metadata_rest,
@@ -26,6 +30,7 @@ from workroute.api.routes import (
 )
 from workroute.kernel.errors import WorkrouteError
 from workroute.org import Org
+from workroute.streaming.service import Streaming
 
 log = logging.getLogger("workroute.api")
 
@@ -60,8 +65,21 @@ def error_response(errors: list[dict[str, Any]], status: int) -> JSONResponse:
     return JSONResponse(errors, status_code=status)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    streaming: Streaming = app.state.streaming
+    upkeep = asyncio.create_task(streaming.maintain())
+    try:
+        yield
+    finally:
+        upkeep.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upkeep
+
+
 def create_app(org: Org) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="workroute",
         version="0.1.0",
         summary="Salesforce-compatible REST, OAuth and Metadata endpoints over a workroute org",
@@ -71,6 +89,7 @@ def create_app(org: Org) -> FastAPI:
     )
     app.state.org = org
     app.state.api_calls = 0
+    app.state.streaming = Streaming(org)
 
     @app.exception_handler(WorkrouteError)
     async def _workroute_error(_request: Request, exc: WorkrouteError) -> JSONResponse:
@@ -150,5 +169,6 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(explain.router)
     app.include_router(omni.router)
     app.include_router(supervisor.router)
+    app.include_router(cometd.router)
     app.add_middleware(_TrailingSlash)
     return app

@@ -130,6 +130,7 @@ def test_bad_deploys_report_where_and_change_nothing(api: Api, admin: Caller) ->
 # -- OpenAPI ---------------------------------------------------------------------------------
 
 PATHS = {
+    "/cometd/{version}": {"post"},
     "/services/oauth2/token": {"post"},
     "/services/oauth2/revoke": {"post"},
     "/services/data": {"get"},
