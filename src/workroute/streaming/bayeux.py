@@ -265,12 +265,13 @@ class BayeuxServer:
         client.holding += 1
         try:
             while True:
+                seen = self.hub.last_id  # before looking, so nothing slips in between
                 client.wakeup.clear()
                 events = await self._deliverable(client)
                 remaining = deadline - self.now()
                 if events or remaining <= 0 or client.gone or client.polling != mine:
                     break
-                await self._wait(client, remaining)
+                await self._wait(client, remaining, seen)
         finally:
             client.holding -= 1
             client.last_seen = self.now()
@@ -282,8 +283,7 @@ class BayeuxServer:
             reply["advice"] = self._advice()
         return [*(e.bayeux() for e in events), _dump(reply)]
 
-    async def _wait(self, client: Client, timeout: float) -> None:
-        seen = self.hub.last_id
+    async def _wait(self, client: Client, timeout: float, seen: int) -> None:
         hub_wait = asyncio.ensure_future(self.hub.wait(seen, timeout))
         poked = asyncio.ensure_future(client.wakeup.wait())
         try:

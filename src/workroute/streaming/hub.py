@@ -49,6 +49,22 @@ class HubEvent:
             created=e.created_at.isoformat(),
         )
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "replayId": self.id,
+            "topic": self.topic,
+            "userId": self.user_id,
+            "payload": self.payload,
+            "createdDate": self.created,
+        }
+
+    def sse(self) -> bytes:
+        """The Server-Sent Events frame of this event (``id`` is the replay id, so a
+        reconnecting EventSource resumes with Last-Event-ID)."""
+        name = self.topic.rsplit("/", 1)[-1]
+        data = json.dumps(self.to_json(), separators=(",", ":"))
+        return f"id: {self.id}\nevent: {name}\ndata: {data}\n\n".encode()
+
     def bayeux(self) -> bytes:
         """The Bayeux message delivering this event on its channel (Salesforce's shape:
         the replay id goes into ``data.event``)."""
@@ -80,6 +96,11 @@ class EventHub:
         self._changed: asyncio.Event | None = None
         self.listeners: list[Callable[[], None]] = []
         log.listeners.append(self.pull)
+
+    @property
+    def size(self) -> int:
+        """How many events are in memory."""
+        return self._count
 
     def close(self) -> None:
         if self.pull in self.log.listeners:
@@ -198,6 +219,11 @@ class EventHub:
             if len(out) >= limit:
                 break
         return out
+
+    def topics(self, prefix: str) -> list[str]:
+        """The channels in memory whose names start with ``prefix``."""
+        with self._lock:
+            return [t for t in self._ids if t.startswith(prefix)]
 
     def replay(self, topics: Collection[str], position: int, limit: int) -> list[HubEvent]:
         """Events after ``position`` wherever they are: memory, else the log."""

@@ -4,7 +4,8 @@
 object acts as the authenticated agent and answers with ``success`` and the fields
 the seed lists for that method (``channels`` and ``works`` are JSON strings, as the
 toolkit gives them). Errors use the API's usual error list and status.
-``GET /services/omni/v1/events`` reads the agent's console events after a replay id.
+``GET /services/omni/v1/events`` reads the agent's console events after a replay id, as
+a JSON page or a Server-Sent Events stream.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from workroute.api.deps import JsonObject, StrictBody, get_org, get_principal, parse_body
 from workroute.auth.principal import Principal
-from workroute.kernel.errors import NotFoundError
+from workroute.kernel.errors import InsufficientAccessError, InvalidFieldError, NotFoundError
 from workroute.org import Org
-from workroute.routing import acw, console, transfer
+from workroute.routing import acw, console, supervisor, transfer
+from workroute.streaming.service import Streaming
+from workroute.streaming.sse import ConsoleFeed
 
 router = APIRouter(prefix="/services/omni/v1", tags=["omni"])
 
@@ -130,15 +135,47 @@ def call(method: str, body: JsonObject, org: OrgDep, principal: PrincipalDep) ->
     raise NotFoundError(f"no Omni-Channel method named {method!r}")
 
 
-@router.get("/events")
-def events(
+@router.get("/events", response_model=None)
+async def events(
+    request: Request,
     org: OrgDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 200,
-) -> dict[str, Any]:
-    """The caller's console events after replay id ``after``, oldest first."""
-    found = org.events.read(
-        after=after, topic_prefix="omni/", user_id=principal.user_id, limit=limit
+) -> dict[str, Any] | StreamingResponse:
+    """The caller's console events after replay id ``after``, oldest first: a JSON page,
+    or with ``Accept: text/event-stream`` a Server-Sent Events stream that resumes after
+    Last-Event-ID (or ``after``; from now when neither is given). A supervisor's stream
+    also carries the events of the agents their configuration shows."""
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        found = await run_in_threadpool(
+            org.events.read,
+            after=after or 0,
+            topic_prefix="omni/",
+            user_id=principal.user_id,
+            limit=limit,
+        )
+        return {"events": [e.to_json() for e in found]}
+    streaming: Streaming = request.app.state.streaming
+    last = request.headers.get("last-event-id")
+    if last is not None:
+        if not last.strip().isdigit():
+            raise InvalidFieldError("Last-Event-ID must be a replay id", fields=["Last-Event-ID"])
+        after = int(last)
+    users = await run_in_threadpool(_console_users, org, principal)
+    feed = ConsoleFeed(hub=streaming.hub, users=users)
+    start = streaming.hub.last_id if after is None else after
+    return StreamingResponse(
+        feed.stream(start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-    return {"events": [e.to_json() for e in found]}
+
+
+def _console_users(org: Org, principal: Principal) -> frozenset[str]:
+    """Whose console events the caller may follow: their own, and a supervisor's agents."""
+    try:
+        scope = supervisor.scope_for(org.omni, principal)
+    except InsufficientAccessError:
+        return frozenset({principal.user_id})
+    return scope.agents | {principal.user_id}
