@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -184,9 +185,17 @@ def serve(
             min=0, help="Omni-Channel limit: PendingServiceRouting requests (default: no limit)."
         ),
     ] = None,
+    event_retention_hours: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            max=24 * 365,
+            help="How long streaming events are kept for replay (Salesforce keeps 72 hours).",
+        ),
+    ] = 72.0,
     show_logins: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:
-    """Serve the REST, OAuth and Metadata APIs over HTTPS."""
+    """Serve the REST, OAuth, Metadata and Streaming APIs over HTTPS."""
     import uvicorn
 
     from workroute.api.app import create_app
@@ -212,6 +221,7 @@ def serve(
             fail(exc.message)
     org.omni.limits.max_queued_items = omni_max_queued
     org.omni.limits.max_pending_requests = omni_max_requests
+    org.events.retention = timedelta(hours=event_retention_hours)
     org.dispatcher.start()
     if org.db.checkpointer is not None:
         org.db.checkpointer.start()

@@ -564,12 +564,14 @@ def test_serve_refuses_conflicting_tls_flags(tmp_path: Path) -> None:
     assert not db.exists()
 
 
-def test_serve_refuses_negative_or_non_numeric_omni_limits(tmp_path: Path) -> None:
+def test_serve_refuses_bad_omni_limits_and_event_retention(tmp_path: Path) -> None:
     db = tmp_path / "org.db"
     for flag, value in (
         ("--omni-max-queued", "-1"),
         ("--omni-max-requests", "-5"),
         ("--omni-max-queued", "many"),
+        ("--event-retention-hours", "0"),
+        ("--event-retention-hours", "forever"),
     ):
         result = cli("serve", "--db", db, "--no-tls", flag, value)
         assert result.exit_code == 2, (flag, value)
