@@ -39,6 +39,7 @@ from workroute.store.hooks import Hook, Hooks, Operation, SaveContext
 from workroute.store.sql.database import Database
 from workroute.store.store import Store
 from workroute.store.timers import Timers
+from workroute.streaming.pushtopic import PushTopics
 from workroute.workflow.actions import EMAIL_KIND, OUTBOUND_KIND, WorkflowActions
 from workroute.workflow.deploy import WorkflowHandler
 from workroute.workflow.engine import WorkflowEngine
@@ -91,6 +92,9 @@ class Org:
         self.outbox = Outbox(db)
         self.retrievals = RetrieveResults()
         self.events = EventLog(db)
+        self.pushtopics = PushTopics(store, self.events)
+        self.pushtopics.install(store.hooks)
+        self.pushtopics.load()
         self.omni = OmniEngine(store, self.timers, self.events)
         install_routing(self.omni, store.hooks)
         self.workflow = WorkflowEngine(store, self.timers)
