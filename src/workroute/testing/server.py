@@ -84,6 +84,13 @@ class ServerProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        if self.proc:
+            for stream in (self.proc.stdout, self.proc.stderr):
+                if stream:
+                    stream.close()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -92,7 +99,4 @@ class ServerProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        if self.proc:
-            for stream in (self.proc.stdout, self.proc.stderr):
-                if stream:
-                    stream.close()
+        self._close_pipes()
