@@ -46,6 +46,7 @@ from workroute.kernel.errors import (
     InvalidFieldError,
     MalformedQueryError,
     RequiredFieldMissingError,
+    RestrictedPicklistError,
     StringTooLongError,
     WorkrouteError,
 )
@@ -84,6 +85,7 @@ TOPIC_PREFIX = "/topic/"
 MAX_NAME_LENGTH = 25
 MAX_QUERY_LENGTH = 1300
 MIN_API_VERSION = 20.0  # "It must be an API version greater than 20.0"
+_FETCH_CHUNK = 200  # record ids per query of formula values
 
 
 class NotifyForFields(StrEnum):
@@ -218,7 +220,14 @@ def compile_topic(store: Store, record: Mapping[str, object]) -> Topic:
             "The PushTopic query must select Id (SELECT Id, ... FROM ...)", fields=["Query"]
         )
     filtered = where_fields(ast.where, obj)
-    notify = NotifyForFields(str(record.get("NotifyForFields") or NotifyForFields.REFERENCED))
+    try:
+        notify = NotifyForFields(str(record.get("NotifyForFields") or NotifyForFields.REFERENCED))
+    except ValueError:
+        raise RestrictedPicklistError(
+            f"NotifyForFields: bad value for restricted picklist field: "
+            f"{record.get('NotifyForFields')}",
+            fields=["NotifyForFields"],
+        ) from None
     _check_notify_fields(notify, selected, filtered)
     operations = frozenset(
         kind for kind, flag in _OPERATION_FIELDS.items() if record.get(flag, True) is not False
@@ -529,10 +538,12 @@ class PushTopics:
         engine = SoqlEngine(self.store)
         for topic, ids in wanted.values():
             names = ", ".join(f.name for f in topic.selected if f.calculated)
-            quoted = ", ".join(f"'{rid}'" for rid in ids)
-            q = engine.compile(f"SELECT {names} FROM {topic.obj.name} WHERE Id IN ({quoted})")
-            for row in engine.fetch(q, offset=0, limit=len(ids), base=""):
-                out[(topic.name, str(row["Id"]))] = row
+            for start in range(0, len(ids), _FETCH_CHUNK):
+                chunk = ids[start : start + _FETCH_CHUNK]
+                quoted = ", ".join(f"'{rid}'" for rid in chunk)
+                q = engine.compile(f"SELECT {names} FROM {topic.obj.name} WHERE Id IN ({quoted})")
+                for row in engine.fetch(q, offset=0, limit=len(chunk), base=""):
+                    out[(topic.name, str(row["Id"]))] = row
         return out
 
 
