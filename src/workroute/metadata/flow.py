@@ -23,8 +23,6 @@ dropped. What needs more than the file (names, references, the schema) is checke
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
 
@@ -40,7 +38,6 @@ from workroute.metadata.xmlio import (
     iter_elements,
     local_name,
     new_root,
-    parse_bool,
     parse_xml,
     qname,
     to_bytes,
@@ -72,6 +69,7 @@ from workroute.orchestration.values import (
     OutputParameter,
     Parameter,
     Value,
+    canonical_value,
 )
 from workroute.orchestration.vocabulary import (
     AssigneeType,
@@ -480,37 +478,11 @@ def _value(r: Reader, el: Element | None) -> Value | None:
     kind = ValueKind(local_name(c))
     raw = "".join(str(t) for t in c.itertext())
     text = raw if kind is ValueKind.STRING else raw.strip()
-    canonical = _canonical(kind, text)
+    canonical = canonical_value(kind, text)
     if canonical is None:
         r.problem(f"'{text}' is not a valid <{kind.value}>", c)
         canonical = text
     return Value(kind=kind, text=canonical, lines=e.lines)
-
-
-def _canonical(kind: ValueKind, text: str) -> str | None:
-    """``text`` as a canonical ``kind`` value; None when it is not one."""
-    if kind is ValueKind.BOOLEAN:
-        b = parse_bool(text)
-        return None if b is None else ("true" if b else "false")
-    if kind is ValueKind.NUMBER:
-        try:
-            d = Decimal(text)
-        except InvalidOperation:
-            return None
-        return format(d, "f") if d.is_finite() else None
-    if kind is ValueKind.DATE:
-        try:
-            date.fromisoformat(text)
-        except ValueError:
-            return None
-    if kind is ValueKind.DATETIME:
-        try:
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if kind is ValueKind.REFERENCE and not text:
-        return None
-    return text
 
 
 def _parameter(r: Reader, el: Element) -> Parameter:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 
+from workroute.metadata.xmlio import parse_bool
 from workroute.orchestration.types import Lines, no_lines
 from workroute.orchestration.vocabulary import (
     COMPLETED,
@@ -19,9 +22,9 @@ from workroute.orchestration.vocabulary import (
 class Value:
     """A FlowElementReferenceOrValue: a reference to a resource or a literal.
 
-    ``text`` is the value as written; parsing makes it canonical (booleans
-    ``true``/``false``, numbers in plain decimal notation), so equal values compare
-    equal whatever form they were read from.
+    ``text`` is the value as written, made canonical by the readers
+    (:func:`canonical_value`), so equal values compare equal whatever form they were
+    read from.
     """
 
     kind: ValueKind
@@ -133,3 +136,31 @@ class Connector:
     target: str
     is_go_to: bool = False
     lines: Lines = dc_field(default_factory=no_lines, compare=False, repr=False)
+
+
+def canonical_value(kind: ValueKind, text: str) -> str | None:
+    """``text`` as the canonical text of a ``kind`` value (booleans ``true``/``false``,
+    numbers in plain decimal notation without trailing zeros: ``1.50`` is ``1.5``);
+    None when it is not one."""
+    if kind is ValueKind.BOOLEAN:
+        b = parse_bool(text)
+        return None if b is None else ("true" if b else "false")
+    if kind is ValueKind.NUMBER:
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            return None
+        return format(d.normalize(), "f") if d.is_finite() else None
+    if kind is ValueKind.DATE:
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            return None
+    if kind is ValueKind.DATETIME:
+        try:
+            datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if kind is ValueKind.REFERENCE and not text:
+        return None
+    return text
