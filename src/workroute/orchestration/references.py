@@ -156,7 +156,13 @@ def _path(
         ref = obj.relationship(part)
         if ref is None or not ref.reference_to:
             raise UnresolvedReferenceError(f"'{shown}': {obj.name} has no relationship '{part}'")
-        target = next((t for t in (schema.find(n) for n in ref.reference_to) if t), None)
+        following = parts[i + 1]
+        names = sorted(ref.reference_to, key=lambda n: n != "User")  # User first, as formulas do
+        targets = [t for t in (schema.find(n) for n in names) if t is not None]
+        target = next(
+            (t for t in targets if t.field(following) or t.relationship(following)),
+            targets[0] if targets else None,
+        )
         if target is None:
             raise UnresolvedReferenceError(
                 f"'{shown}': {obj.name}.{part} points to unknown object {ref.reference_to[0]}"

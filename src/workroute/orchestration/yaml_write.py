@@ -356,9 +356,7 @@ def _tree(o: Orchestration) -> Node:
 
 def orchestration_to_yaml(o: Orchestration) -> str:
     """``o`` in the readable YAML form."""
-    text: str = yaml.serialize(
-        _tree(o), Dumper=yaml.SafeDumper, allow_unicode=True, width=100
-    )
+    text: str = yaml.serialize(_tree(o), Dumper=yaml.SafeDumper, allow_unicode=True, width=100)
     return text
 
 
