@@ -497,13 +497,19 @@ class _Validator:
         component: str | None,
     ) -> None:
         source = formula_source(expression)
+        t = self.orch.trigger
+        # Without a schema, or without the triggering object (it is reported), the types
+        # of $Record fields are unknown: only the syntax is checked then.
+        schema = self.schema
+        typed = schema is not None and (t is None or schema.find(t.object) is not None)
         try:
             tree = parse_formula(source)
-            compile_formula(
-                tree,
-                FlowFormulaEnvironment(self.orch, self.schema),
-                result_kind=result_kind(data_type),
-            )
+            if typed:
+                compile_formula(
+                    tree,
+                    FlowFormulaEnvironment(self.orch, self.schema),
+                    result_kind=result_kind(data_type),
+                )
         except FormulaError as exc:
             what = f"Formula '{component}'" if component else "The entry formula"
             self.p.add(f"{what}: {exc.located}", lines, element, component)
