@@ -4,7 +4,9 @@ For people who write definitions by hand. It holds exactly the model of
 :mod:`workroute.orchestration.definition`, with shorter keys; reading it gives the same
 :class:`Orchestration` as the Flow XML would, and the same validation runs
 (:func:`~workroute.orchestration.validate.validate_orchestration`), with problems
-located at the file's lines and named by its keys. The shape::
+located at the file's lines and named by its keys.
+
+The shape (this example is tested: it loads and validates)::
 
     name: Case_Review                 # required: the flow's API name
     label: Case Review                # required
@@ -21,18 +23,16 @@ located at the file's lines and named by its keys. The shape::
     start: Review                     # the first stage or decision (default: the first stage)
     variables:
       - {name: reviewer, dataType: String, input: true}
-      # also: output, collection, objectType (SObject), scale, value, description
+      - {name: approved, dataType: Boolean, output: true}
+      # also: collection, objectType (SObject), scale, value, description
     formulas:
-      - {name: Is_Urgent, dataType: Boolean, expression: "{!$Record.Priority} = 'High'"}
-    constants: [{name: Limit, dataType: Number, value: 3}]
+      - {name: Is_Urgent, dataType: Boolean, expression: "TEXT({!$Record.Priority}) = 'High'"}
+    constants: [{name: Max_Reviews, dataType: Number, value: 3}]
     textTemplates: [{name: Body, text: "Please review {!$Record.Subject}"}]
     stages:
       - name: Review
         label: Review
         next: Decide                  # the next stage or decision; {to: X, goTo: true}
-        exit:                         # leave out: when all its steps are Completed
-          conditions: [{left: Check.Outputs.ok, operator: EqualTo, right: true}]
-          # or: flow: Evaluate_Review   (an evaluation flow; inputs:, outputs:, type:)
         steps:
           - name: Check
             label: Check the case
@@ -41,18 +41,37 @@ located at the file's lines and named by its keys. The shape::
             assignee: {queue: Reviewers}   # or user: <username>, group:, resource: <variable>
             inputs:
               ActionInput__RecordId: {ref: $Record.Id}
+              ActionInput__CustomEmailBody: {ref: Body}
               note: Please check
-            outputs: {ok: reviewer}   # output name: the variable it is stored into
+            outputs: {ok: approved}   # output name: the variable it is stored into
+            completion:               # interactive steps (default: the screen flow is done)
+              logic: or               # at most 10 conditions
+              conditions:
+                - {left: $Record.IsClosed, operator: EqualTo, right: true}
+                - {left: Is_Urgent, operator: EqualTo, right: false}
+          - name: Log
+            label: Log the review
+            type: background
+            flow: Log_Review
             entry:                    # leave out: when the stage starts
-              after: [Other_Step]     # when these steps are Completed
-              # or: logic + conditions (at most 10), or flow: an evaluation flow
-            completion: {...}         # interactive steps: as entry (default: screen flow done)
+              after: [Check]          # when these steps are Completed
+              # or: logic + conditions, or flow: an evaluation flow (inputs:, outputs:)
+        # exit: when the stage is complete (leave out: when all its steps are Completed);
+        #   conditions, or flow: an evaluation flow
+      - name: Close
+        label: Close
+        exit: {flow: Case_Is_Closed, inputs: {caseId: {ref: $Record.Id}}}
+        steps:
+          - {name: Close_Case, label: Close the case, type: background, flow: Close_Case}
     decisions:
       - name: Decide
         label: Approved?
         rules:
-          - {name: Yes_Approved, label: Yes, conditions: [...], next: Close}
-        default: Rework               # when no rule holds (leave out: the run ends)
+          - name: Yes_Approved
+            label: Yes
+            conditions: [{left: approved, operator: EqualTo, right: true}]
+            next: Close
+        default: Review               # when no rule holds (leave out: the run ends)
         defaultLabel: No
 
 Values are written as YAML scalars (text, true/false, numbers), ``null`` for none, or
@@ -195,7 +214,8 @@ class _Map:
         self.what = what
         self.items: dict[str, tuple[Node, Node]] = {}
         self.lines: dict[str, int] = {"": node.start_mark.line + 1}
-        if not isinstance(node, yaml.MappingNode):
+        self.ok = isinstance(node, yaml.MappingNode)
+        if not self.ok:
             ctx.add(f"{what} must be a mapping (key: value)", node)
             return
         for k, v in node.value:
@@ -220,7 +240,8 @@ class _Map:
         return found[1]
 
     def missing(self, key: str) -> None:
-        self.ctx.add(f"{self.what} needs '{key}'", self.node, key)
+        if self.ok:  # else the wrong shape is reported already
+            self.ctx.add(f"{self.what} needs '{key}'", self.node, key)
 
     def text(self, key: str, *, required: bool = False) -> str | None:
         node = self.get(key)
@@ -480,7 +501,8 @@ def _condition_block(
         for k in ("type", "inputs", "outputs"):
             if m.has(k):
                 ctx.add(f"'{k}' of '{key}' of {what} needs 'flow', the evaluation flow", node, k)
-    logic = m.text("logic") if m.has("logic") else default_logic
+    # ``after`` means all those steps: "and", wherever the default is something else.
+    logic = m.text("logic") if m.has("logic") else (DEFAULT_LOGIC if after else default_logic)
     criteria = Criteria(logic=logic, conditions=tuple(conditions), lines=lines)
     return criteria, flow
 

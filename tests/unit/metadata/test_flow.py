@@ -388,7 +388,7 @@ def test_the_sample_round_trips() -> None:
     assert written.index(b"<processType>") < written.index(b"<start>") < written.index(b"<status>")
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orchestrations)
 def test_written_models_read_back_the_same(o: Orchestration) -> None:
     again = parse_flow(orchestration_to_xml(o), f"flows/{o.name}.flow-meta.xml")
