@@ -8,10 +8,21 @@ value keeps its canonical text and text that would read as another type is quote
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from workroute.orchestration._yaml import (
+    BOOL_TAG,
+    DEFAULT_LOGIC,
+    FLOAT_TAG,
+    INT_TAG,
+    MAP_TAG,
+    NULL_TAG,
+    SEQ_TAG,
+    STEP_TYPES,
+    STR_TAG,
+    Node,
+)
 from workroute.orchestration.definition import Decision, Orchestration, Stage, Step
 from workroute.orchestration.resources import Trigger
 from workroute.orchestration.values import (
@@ -32,40 +43,31 @@ from workroute.orchestration.vocabulary import (
     FlowTriggerType,
     ValueKind,
 )
-from workroute.orchestration.yaml_form import DEFAULT_LOGIC, STEP_TYPES
 
 __all__ = ["orchestration_to_json", "orchestration_to_yaml"]
 
-Node = Any
 
-_STR = "tag:yaml.org,2002:str"
-_BOOL = "tag:yaml.org,2002:bool"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-_NULL = "tag:yaml.org,2002:null"
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
 _SHORT_TYPES = {v: k for k, v in STEP_TYPES.items()}
 
 
 def _s(text: str) -> Node:
-    return yaml.ScalarNode(_STR, text)
+    return yaml.ScalarNode(STR_TAG, text)
 
 
 def _b(value: bool) -> Node:
-    return yaml.ScalarNode(_BOOL, "true" if value else "false")
+    return yaml.ScalarNode(BOOL_TAG, "true" if value else "false")
 
 
 def _i(value: int) -> Node:
-    return yaml.ScalarNode(_INT, str(value))
+    return yaml.ScalarNode(INT_TAG, str(value))
 
 
 def _null() -> Node:
-    return yaml.ScalarNode(_NULL, "null")
+    return yaml.ScalarNode(NULL_TAG, "null")
 
 
 def _seq(items: list[Node], *, flow: bool = False) -> Node:
-    return yaml.SequenceNode(_SEQ, items, flow_style=flow)
+    return yaml.SequenceNode(SEQ_TAG, items, flow_style=flow)
 
 
 class _M:
@@ -86,17 +88,17 @@ class _M:
         return self.put(key, None if value is None else _b(value))
 
     def node(self, *, flow: bool = False) -> Node:
-        return yaml.MappingNode(_MAP, self.pairs, flow_style=flow)
+        return yaml.MappingNode(MAP_TAG, self.pairs, flow_style=flow)
 
 
-def _value(v: Value) -> Node:
+def _value_node(v: Value) -> Node:
     if v.kind is ValueKind.STRING:
         return _s(v.text)
     if v.kind is ValueKind.BOOLEAN:
         return _b(v.text == "true")
     if v.kind is ValueKind.NUMBER:
         is_int = v.text.lstrip("-").isdigit()
-        return yaml.ScalarNode(_INT if is_int else _FLOAT, v.text)
+        return yaml.ScalarNode(INT_TAG if is_int else FLOAT_TAG, v.text)
     key = {
         ValueKind.REFERENCE: "ref",
         ValueKind.DATE: "date",
@@ -107,7 +109,7 @@ def _value(v: Value) -> Node:
 
 
 def _opt_value(v: Value | None) -> Node | None:
-    return None if v is None else _value(v)
+    return None if v is None else _value_node(v)
 
 
 def _connector(c: Connector | None) -> Node | None:
@@ -130,7 +132,7 @@ def _inputs(params: tuple[Parameter, ...]) -> Node | None:
     m = _M()
     for p in params:
         m.pairs.append((_s(p.name), _null()
-                        if p.value is None else _value(p.value)))  # fmt: skip
+                        if p.value is None else _value_node(p.value)))  # fmt: skip
     return m.node()
 
 
@@ -193,7 +195,7 @@ def _assignee(step: Step) -> Node | None:
     elif a.type is AssigneeType.RESOURCE and a.value.kind is ValueKind.STRING:
         value = _M().text("string", a.value.text).node(flow=True)
     else:
-        value = _value(a.value)
+        value = _value_node(a.value)
     return _M().put(key, value).node(flow=True)
 
 
@@ -372,7 +374,7 @@ def _json(node: Node, indent: str = "") -> str:
         if not node.value:
             return "[]"
         return "[\n" + ",\n".join(inner + _json(v, inner) for v in node.value) + "\n" + indent + "]"
-    if node.tag in (_BOOL, _INT, _FLOAT, _NULL):
+    if node.tag in (BOOL_TAG, INT_TAG, FLOAT_TAG, NULL_TAG):
         return str(node.value)
     return json.dumps(str(node.value), ensure_ascii=False)
 
