@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from workroute.kernel.clock import ManualClock
-from workroute.metadata.deploy import DeployResult, run_deploy
+from workroute.kernel.errors import DeployError
+from workroute.metadata.deploy import DeployResult, deploy_source, run_deploy
 from workroute.metadata.flow import orchestration_to_xml
 from workroute.metadata.retrieve import manifest_for, retrieve
 from workroute.orchestration.definition import FlowSummary, Orchestration, Stage, Step
@@ -318,3 +319,32 @@ def test_retrieve_gives_the_deployed_xml_back(org: Org, flows: FlowHandler, tmp_
         assert zf.read("unpackaged/flows/sampleautoorch.flow-meta.xml") == sample
         assert zf.read("unpackaged/flows/Case_Review.flow-meta.xml") == files["Case_Review"]
         assert b"<members>Case_Review</members>" in zf.read("unpackaged/package.xml")
+
+
+def test_the_cli_deploy_path_with_a_manifest(org: Org, flows: FlowHandler, tmp_path: Path) -> None:
+    """``workroute deploy`` runs deploy_source: the Metadata API layout with package.xml
+    (``flows/Name.flow``), raising DeployError with the located problems."""
+    root = tmp_path / "mdapi"
+    (root / "flows").mkdir(parents=True)
+    (root / "package.xml").write_text(
+        f'<?xml version="1.0" encoding="UTF-8"?><Package xmlns="{NS}"><types>'
+        "<members>Case_Review</members><name>Flow</name></types><version>62.0</version></Package>"
+    )
+    broken = replace(
+        orchestration(), stages=orchestration().stages[:1], start=Connector(target="X")
+    )
+    (root / "flows" / "Case_Review.flow").write_bytes(orchestration_to_xml(broken))
+    with pytest.raises(DeployError) as exc:
+        deploy_source(org, root, user_id=org.admin_user_id())
+    assert [p.describe() for p in exc.value.problems] == [
+        "flows/Case_Review.flow:33 <targetReference>: The connector goes to 'X', which is not a "
+        "stage or decision of this orchestration",
+        "flows/Case_Review.flow:9 <targetReference>: The connector goes to 'Done', which is "
+        "not a stage or decision of this orchestration",
+    ]
+    (root / "flows" / "Case_Review.flow").write_bytes(orchestration_to_xml(orchestration()))
+    result = deploy_source(org, root, user_id=org.admin_user_id())
+    assert [(c.type, c.full_name, c.file) for c in result.components] == [
+        ("Flow", "Case_Review", "flows/Case_Review.flow")
+    ]
+    assert statuses(flows) == [(1, "Active")]
