@@ -28,6 +28,8 @@ from workroute.metadata.deploy import DeployHandler, default_handlers, deployed_
 from workroute.metadata.email_template import template_from_component
 from workroute.metadata.retrieve import RetrieveResults
 from workroute.metadata.xmlio import ProblemLog
+from workroute.orchestration.deploy import FlowHandler
+from workroute.orchestration.versions import FlowRegistry
 from workroute.routing.engine import OmniEngine
 from workroute.routing.entry import install as install_routing
 from workroute.schema.codec import object_from_json, object_to_json
@@ -79,7 +81,13 @@ class Org:
         self.clock = store.clock
         self.hooks = store.hooks
         self.auth = AuthService(store)
-        self.deploy_handlers: list[DeployHandler] = [*default_handlers(), WorkflowHandler()]
+        #: Deployed Flow and orchestration versions (runs keep the version they start with).
+        self.flows = FlowRegistry.from_database(db)
+        self.deploy_handlers: list[DeployHandler] = [
+            *default_handlers(),
+            WorkflowHandler(),
+            FlowHandler(self.flows),
+        ]
         _install_builtin_hooks(store.hooks)
         #: Where clients reach this org (outbound messages name it in their URLs).
         self.public_url = os.environ.get("WORKROUTE_PUBLIC_URL", "https://localhost:8443")

@@ -24,8 +24,7 @@ What a deploy does with each Flow:
 * A flow of another ``processType`` with ``<orchestratedStages>`` (CMS
   ``ManagedContentAuthoringWorkflow``) is refused by the reader.
 
-Register with ``org.deploy_handlers.append(FlowHandler())``; ``FlowHandler(registry)``
-shares a registry the engine already holds.
+The org registers one with its own registry (``org.flows``), which the runtime reads.
 """
 
 from __future__ import annotations

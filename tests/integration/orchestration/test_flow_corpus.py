@@ -263,7 +263,6 @@ def fresh_org(template: Path, tmp_path: Path) -> Iterator[Callable[[str], Org]]:
         db = tmp_path / f"{name}.db"
         shutil.copy(template, db)
         org = Org.open(database_url=f"sqlite+pysqlite:///{db}", clock=ManualClock(T0))
-        org.deploy_handlers.append(FlowHandler())
         orgs.append(org)
         return org
 

@@ -97,8 +97,8 @@ def package(root: Path, files: dict[str, bytes]) -> Path:
 
 @pytest.fixture
 def flows(org: Org) -> FlowHandler:
-    handler = FlowHandler()
-    org.deploy_handlers.append(handler)
+    [handler] = [h for h in org.deploy_handlers if isinstance(h, FlowHandler)]
+    assert handler.registry is org.flows
     org.add_user(NewUser(username=REVIEWER, last_name="Reviewer", email=REVIEWER))
     return handler
 
