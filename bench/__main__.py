@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-BENCHES = ["store_insert", "formula", "workflow", "routing"]
+BENCHES = ["store_insert", "formula", "workflow", "routing", "streaming"]
 
 
 def main(argv: list[str]) -> int:
