@@ -29,7 +29,10 @@ from workroute.metadata.email_template import template_from_component
 from workroute.metadata.retrieve import RetrieveResults
 from workroute.metadata.xmlio import ProblemLog
 from workroute.orchestration.deploy import FlowHandler
+from workroute.orchestration.effects import WEBHOOK_KIND, FlowEffects, webhook_channel
+from workroute.orchestration.runs import Orchestrator
 from workroute.orchestration.versions import FlowRegistry
+from workroute.orchestration.work_items import WorkItems
 from workroute.routing.engine import OmniEngine
 from workroute.routing.entry import install as install_routing
 from workroute.schema.codec import object_from_json, object_to_json
@@ -110,6 +113,13 @@ class Org:
         self.workflow_actions.install()
         self.outbox.channels[EMAIL_KIND] = email_channel(self)
         self.outbox.channels[OUTBOUND_KIND] = outbound_channel(self)
+        self.outbox.channels[WEBHOOK_KIND] = webhook_channel(self)
+        #: Python callables flows may call (register them before serving).
+        self.flow_callables = _flow_callables()
+        self.flow_effects = FlowEffects(self)
+        self.orchestrator = Orchestrator(self)
+        self.orchestrator.install()
+        self.work_items = WorkItems(self.orchestrator)
         self.dispatcher = Dispatcher(clock=store.clock, timers=self.timers, outbox=self.outbox)
         db.commit_listeners.append(self.dispatcher.wake)
         self._load_automation()
@@ -266,6 +276,14 @@ class Org:
     def user_id_by_username(self, username: str) -> str | None:
         rows = self.store.find("User", Username=username.strip().lower())
         return str(rows[0]["Id"]) if rows else None
+
+
+def _flow_callables() -> Any:
+    try:
+        from workroute.flows import FlowCallables
+    except ImportError:  # the flow runtime is being written: no callables yet
+        return None
+    return FlowCallables()
 
 
 def _with_custom_fields(base: ObjectDef, stored: ObjectDef) -> ObjectDef:

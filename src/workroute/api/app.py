@@ -23,6 +23,7 @@ from workroute.api.routes import (
     metadata_rest,
     oauth,
     omni,
+    orchestration,
     query,
     soap_metadata,
     sobjects,
@@ -169,6 +170,7 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(explain.router)
     app.include_router(omni.router)
     app.include_router(supervisor.router)
+    app.include_router(orchestration.router)
     app.include_router(cometd.router)
     app.add_middleware(_TrailingSlash)
     return app
