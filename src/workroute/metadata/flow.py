@@ -26,6 +26,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypeVar
 
+from workroute.flows.reader import read_flow_body
 from workroute.metadata.workflow import _El as _Element  # the Metadata API element reader
 from workroute.metadata.xmlio import (
     XSI_NS,
@@ -300,6 +301,7 @@ def _summary(r: Reader, root: Element, name: str, file: str, process_type: str) 
     label_el = child(root, "label")
     status = _status(r, root)
     variables = tuple(_variable(r, v) for v in root.findall(qname("variables")))
+    body = read_flow_body(r, root, variables=variables, process_type=process_type)
     return FlowSummary(
         name=name,
         label=_text(label_el) or name,
@@ -307,6 +309,7 @@ def _summary(r: Reader, root: Element, name: str, file: str, process_type: str) 
         status=status,
         api_version=_text(child(root, "apiVersion")),
         variables=variables,
+        body=body,
         file=file,
     )
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from typing import TYPE_CHECKING
 
 from workroute.orchestration.resources import Constant, Formula, TextTemplate, Trigger, Variable
 from workroute.orchestration.types import Lines, no_lines
@@ -47,6 +48,9 @@ from workroute.orchestration.vocabulary import (
     StepKind,
     StepStart,
 )
+
+if TYPE_CHECKING:  # the flow body model builds on this module's Decision
+    from workroute.flows.model import FlowBody
 
 # -- steps, stages, decisions ----------------------------------------------------------
 
@@ -270,8 +274,10 @@ class Orchestration:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowSummary:
     """A flow that is not an orchestration (a screen, autolaunched or evaluation flow a
-    step calls), kept as far as the deploy needs it: its name, type, status and
-    variables, so a step's ``action_name`` resolves to it."""
+    step calls): its name, type, status and variables, so a step's ``action_name``
+    resolves to it, and its ``body`` (screens, logic, actions: what
+    :mod:`workroute.flows` runs; None when built without one). The body is read from
+    the same file, so it takes no part in equality."""
 
     name: str
     label: str
@@ -280,6 +286,7 @@ class FlowSummary:
     version: int | None = None
     api_version: str | None = None
     variables: tuple[Variable, ...] = ()
+    body: FlowBody | None = dc_field(default=None, compare=False, repr=False)
     file: str = dc_field(default="", compare=False, repr=False)
     lines: Lines = dc_field(default_factory=no_lines, compare=False, repr=False)
 

@@ -1,0 +1,1 @@
+"""Flows the steps of an orchestration call."""
