@@ -36,7 +36,7 @@ DEFAULT_OUT = (
 
 # -- what the seed doesn't say ---------------------------------------------------------
 
-WORK_ITEM_TARGETS = ("Case", "Lead", "Account", "Contact", "Opportunity", "Task")
+WORK_ITEM_TARGETS = ("Case", "Lead", "Account", "Contact", "Opportunity", "Task", "FlowOrchestrationWorkItem")
 ROUTABLE_OBJECTS = WORK_ITEM_TARGETS
 QUEUEABLE_OBJECTS = ("Case", "Lead")
 

@@ -68,8 +68,17 @@ OTHER_OBJECTS = (
     "Opportunity",
     "EmailTemplate",
     "PushTopic",
+    "FlowOrchestrationInstance",
+    "FlowOrchestrationStageInstance",
+    "FlowOrchestrationStepInstance",
+    "FlowOrchestrationWorkItem",
+    "FlowOrchestrationLog",
 )
 OWNED = (
+    "FlowOrchestrationInstance",
+    "FlowOrchestrationStageInstance",
+    "FlowOrchestrationStepInstance",
+    "FlowOrchestrationWorkItem",
     "Account",
     "Contact",
     "Lead",
@@ -125,7 +134,15 @@ FOREIGN_TARGETS = frozenset(
         "WorkType",
     }
 )
-WORK_ITEMS = ("Case", "Lead", "Account", "Contact", "Opportunity", "Task")
+WORK_ITEMS = (
+    "Case",
+    "Lead",
+    "Account",
+    "Contact",
+    "Opportunity",
+    "Task",
+    "FlowOrchestrationWorkItem",
+)
 USER_REQUIRED = {
     "Username",
     "LastName",
@@ -237,7 +254,7 @@ def test_json_files_are_canonical() -> None:
     """Every file round-trips through the codec unchanged: no default-valued keys."""
     folder = files("workroute.schema.standard")
     names = sorted(e.name for e in folder.iterdir() if e.name.endswith(".json"))
-    assert names == ["core.json", "omni.json", "setup.json"]
+    assert names == ["core.json", "omni.json", "orchestration.json", "setup.json"]
     for name in names:
         data = json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
         for raw in data["objects"]:
