@@ -7,7 +7,7 @@ import sys
 
 from bench.machine import describe
 
-BENCHES = ["store_insert", "formula", "workflow", "routing", "streaming"]
+BENCHES = ["store_insert", "formula", "workflow", "routing", "streaming", "orchestration"]
 
 
 def main(argv: list[str]) -> int:

@@ -175,6 +175,10 @@ class Orchestrator:
         self.store = org.store
         self.flows = org.flows
         self._apu_id: str | None = None
+        self._watched_prefixes: set[str] | None = None
+        #: Runs being moved on by this thread's transaction (their own saves do not
+        #: wake them again).
+        self._advancing: set[str] = set()
 
     def install(self) -> None:
         self.org.hooks.after_save(None, self._after_save)
@@ -289,6 +293,8 @@ class Orchestrator:
         )
         with self.store.trusted():
             write_log(self.store, [entry], user_id=apu, now=now)
+        if record is not None:
+            self._watched().add(str(record["Id"])[:3])
         self.schedule(run_id)
         return run_id
 
@@ -311,11 +317,29 @@ class Orchestrator:
                 now=now,
             )
 
+    def _watched(self) -> set[str]:
+        """Key prefixes of the records running orchestrations are about: a change to
+        one of them may make a run's requirements hold."""
+        if self._watched_prefixes is None:
+            rows = self.store.find(RUN, Status=RunStatus.IN_PROGRESS.value)
+            self._watched_prefixes = {
+                str(r["RelatedRecordId"])[:3] for r in rows if r.get("RelatedRecordId")
+            }
+        return self._watched_prefixes
+
+    def _wake_runs_of(self, record_ids: list[str]) -> None:
+        """Have the running orchestrations about ``record_ids`` look again."""
+        for run in self.store.find_in(RUN, "RelatedRecordId", record_ids):
+            if run["Status"] == RunStatus.IN_PROGRESS and run["Id"] not in self._advancing:
+                self.schedule(str(run["Id"]))
+
     # -- record triggers -----------------------------------------------------------------
 
     def _after_save(self, ctx: SaveContext) -> None:
         if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
             return
+        if ctx.operation is Operation.UPDATE and ctx.obj.key_prefix in self._watched():
+            self._wake_runs_of([str(r["Id"]) for r in ctx.new])
         triggered = self.flows.record_triggered(ctx.obj.name)
         if not triggered:
             return
@@ -392,13 +416,18 @@ class Orchestrator:
                 return
             if state.run.get("ResumeBlockedReason"):
                 return
+            status = state.run["Status"]
+            self._advancing.add(run_id)
             try:
                 for _ in range(MAX_PASSES):
                     if not self._pass(state):
                         break
             except RunError as exc:
                 self._fail_run(state, exc.message)
-            self._flush(state)
+            finally:
+                self._advancing.discard(run_id)
+            if state.log or state.run.get("__dirty__") or state.run["Status"] != status:
+                self._flush(state)
 
     def _load(self, run_id: str) -> RunState | None:
         rows = self.store.get_many(RUN, [run_id])
