@@ -72,8 +72,18 @@ class _Checker:
         self.body = body
         self.names = names
 
-    def add(self, message: str, lines: Lines, element: str, component: str | None) -> None:
-        line = lines.get(element) or lines.get("")
+    def add(
+        self,
+        message: str,
+        lines: Lines,
+        element: str,
+        component: str | None,
+        *,
+        at: Lines | None = None,
+    ) -> None:
+        """Report ``message`` at ``element`` of the element whose lines are ``lines``
+        (or at the nested element ``at``, when it knows its own line)."""
+        line = (at.get("") if at else None) or lines.get(element) or lines.get("")
         who = f"{self.r.component}.{component}" if component and self.r.component else component
         self.r.log.add(
             self.r.file, message, line=line, element=element, component=who or self.r.component
@@ -87,9 +97,10 @@ class _Checker:
         if self.body.element(c.target) is None and self.body.other(c.target) is None:
             self.add(
                 f"'{owner}' connects to '{c.target}', which is no element of this flow",
-                c.lines or lines,
-                element if not c.lines else "",
+                lines,
+                element,
                 owner,
+                at=c.lines,
             )
 
     def reference(
@@ -101,11 +112,12 @@ class _Checker:
         *,
         assign: bool = False,
         choice: bool = False,
+        at: Lines | None = None,
     ) -> None:
         try:
             found = self.names.resolve(ref)
         except UnknownReferenceError as exc:
-            self.add(exc.message, lines, element, owner)
+            self.add(exc.message, lines, element, owner, at=at)
             return
         if assign and (
             found.kind not in _ASSIGNABLE or (found.kind is RefKind.RECORD and not found.rest)
@@ -120,19 +132,19 @@ class _Checker:
         if choice and found.kind is not RefKind.CHOICE:
             self.add(f"'{ref}' is a {found.kind.value}, not a choice", lines, element, owner)
 
-    def text(self, text: str | None, lines: Lines, element: str, owner: str) -> None:
+    def text(
+        self, text: str | None, lines: Lines, element: str, owner: str, at: Lines | None = None
+    ) -> None:
         for m in MERGE_FIELD.finditer(text or ""):
-            self.reference(m.group(1), lines, element, owner)
+            self.reference(m.group(1), lines, element, owner, at=at)
 
     def value(self, v: Value | None, lines: Lines, element: str, owner: str) -> None:
         if v is None:
             return
-        where = v.lines or lines
-        tag = element if not v.lines else ""
         if v.kind is ValueKind.REFERENCE:
-            self.reference(v.text, where, tag, owner)
+            self.reference(v.text, lines, element, owner, at=v.lines)
         elif v.kind is ValueKind.STRING:
-            self.text(v.text, where, tag, owner)
+            self.text(v.text, lines, element, owner, at=v.lines)
 
     def formula(
         self,

@@ -165,9 +165,10 @@ class Names:
             return self._global(ref, head, rest)
         found = self._own.get(low)
         if found is None:
+            what = f"'{ref}'" if ref.strip() == head else f"'{ref}' refers to '{head}', which"
             raise UnknownReferenceError(
-                f"'{ref}' refers to '{head}', which is no variable, formula, constant, text "
-                "template, choice, screen field or element of this flow"
+                f"{what} is no variable, formula, constant, text template, choice, screen "
+                "field or element of this flow"
             )
         kind, name = found
         if rest and kind not in (RefKind.VARIABLE, RefKind.ELEMENT):
