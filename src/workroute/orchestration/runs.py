@@ -889,8 +889,10 @@ class Orchestrator:
         subject: str | None = None,
         body: str | None = None,
     ) -> None:
-        from workroute.orchestration.notify import Assignment, notify_assignment
-
+        try:
+            from workroute.orchestration.notify import Assignment, notify_assignment
+        except ImportError:  # TEMPORARY until notify lands
+            return
         run_user = state.run.get("RunAsUserId")
         with self.org.db.write(savepoint=False) as conn:
             notify_assignment(

@@ -9,7 +9,7 @@ from pathlib import Path
 from workroute.metadata.deploy import run_deploy
 from workroute.metadata.flow import orchestration_to_xml
 from workroute.orchestration.definition import Orchestration, Stage, Step
-from workroute.orchestration.resources import Trigger
+from workroute.orchestration.resources import Trigger, Variable
 from workroute.orchestration.values import (
     Assignee,
     Condition,
@@ -21,6 +21,7 @@ from workroute.orchestration.values import (
 from workroute.orchestration.vocabulary import (
     AssigneeType,
     ComparisonOperator,
+    FlowDataType,
     FlowStatus,
     RecordTriggerType,
     StepActionType,
@@ -163,6 +164,7 @@ def review_step(
     entry: Criteria | None = None,
     exit: Criteria | None = None,
     reference: bool = False,
+    record: str = "$Record.Id",
 ) -> Step:
     value = Value.reference(assignee) if reference else Value.string(assignee)
     step = Step(
@@ -172,8 +174,8 @@ def review_step(
         action_name=SCREEN,
         assignee=Assignee(type=assignee_type, value=value),
         inputs=(
-            Parameter(name="ActionInput__RecordId", value=Value.reference("$Record.Id")),
-            Parameter(name="recordId", value=Value.reference("$Record.Id")),
+            Parameter(name="ActionInput__RecordId", value=Value.reference(record)),
+            Parameter(name="recordId", value=Value.reference(record)),
         ),
     )
     if entry is not None:
@@ -183,13 +185,13 @@ def review_step(
     return step
 
 
-def close_step(name: str = "Close", flow: str = CLOSE) -> Step:
+def close_step(name: str = "Close", flow: str = CLOSE, record: str = "$Record.Id") -> Step:
     return Step(
         name=name,
         label=name,
         action_type=StepActionType.STEP_BACKGROUND,
         action_name=flow,
-        inputs=(Parameter(name="recordId", value=Value.reference("$Record.Id")),),
+        inputs=(Parameter(name="recordId", value=Value.reference(record)),),
     )
 
 
@@ -215,7 +217,11 @@ def two_stage(
     api_version: str = "62.0",
     second: Step | None = None,
 ) -> Orchestration:
-    """Stage 1: an interactive review; stage 2: a background step closing the case."""
+    """Stage 1: an interactive review; stage 2: a background step closing the case.
+    Without a trigger, the case is the input variable ``recordId``."""
+    if not trigger:
+        review = review or review_step(record="recordId")
+        second = second or close_step(record="recordId")
     return Orchestration(
         name=name,
         label=name.replace("_", " "),
@@ -225,6 +231,9 @@ def two_stage(
         if trigger
         else None,
         start=Connector(target="Reviewing"),
+        variables=()
+        if trigger
+        else (Variable(name="recordId", data_type=FlowDataType.STRING, is_input=True),),
         stages=(
             Stage(
                 name="Reviewing",

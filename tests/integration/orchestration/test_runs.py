@@ -69,6 +69,11 @@ def milestones(org: Org, run_id: str) -> list[str]:
     return [str(r["Kind"]) for r in rows]
 
 
+def deactivate(admin: Caller, user_id: str) -> None:
+    r = admin.patch(f"/services/data/v62.0/sobjects/User/{user_id}", json={"IsActive": False})
+    assert r.status_code == 204, r.text
+
+
 def complete(caller: Caller, item_id: str, values: dict[str, Any]) -> Any:
     return caller.post(f"{V1}/workItems/{item_id}/complete", json={"values": values})
 
@@ -114,7 +119,7 @@ def test_record_triggered_run_to_completion(
     ok = complete(reviewer, str(item["Id"]), {"Approved": True, "Comment": "fine"})
     assert ok.status_code == 200, ok.text
     again = complete(reviewer, str(item["Id"]), {"Approved": True})
-    assert_error(again, "WORK_ITEM_COMPLETED", 409)
+    assert_error(again, 409, "WORK_ITEM_COMPLETED")
 
     run_due(org)
     run = run_of(org, case_id)
@@ -323,10 +328,10 @@ def test_cancel_with_nothing_completed_leaves_item_assigned(
     # A canceled run's work item cannot be completed, and the refusal changes nothing.
     with unchanged(org):
         r = complete(reviewer, str(item["Id"]), {"Approved": True})
-    assert_error(r, "INVALID_RUN_STATE", 409)
+    assert_error(r, 409, "INVALID_RUN_STATE")
     # Only admins cancel; a second cancel is refused.
-    assert_error(admin.post(f"{V1}/runs/{run_id}/cancel", json={}), "INVALID_RUN_STATE", 409)
-    assert_error(reviewer.post(f"{V1}/runs/{run_id}/cancel", json={}), "INSUFFICIENT_ACCESS", 403)
+    assert_error(admin.post(f"{V1}/runs/{run_id}/cancel", json={}), 409, "INVALID_RUN_STATE")
+    assert_error(reviewer.post(f"{V1}/runs/{run_id}/cancel", json={}), 403, "INSUFFICIENT_ACCESS")
 
 
 def test_stage_completed_by_exit_condition_completes_open_items(
@@ -373,7 +378,9 @@ def test_step_error_completes_items_of_its_stage_and_can_be_resumed(
     )
     orch = two_stage()
     orch = type(orch)(**{**_fields(orch), "stages": (stage,)})
+    gone = add_user(org, "nobody@example.com")
     deploy_orchestration(org, tmp_path, orch)
+    deactivate(admin, gone)
     case_id = new_case(admin)
     run_due(org)
     run_id = str(run_of(org, case_id)["Id"])
@@ -384,8 +391,9 @@ def test_step_error_completes_items_of_its_stage_and_can_be_resumed(
     [item] = items_of(org, run_id)
     assert item["Status"] == "Completed"  # not completed, and its stage hit an error
 
-    # Resume after the user exists: the stage runs again.
-    add_user(org, "nobody@example.com")
+    # Resume once the user is active again: the stage runs again.
+    reactivate = admin.patch(f"/services/data/v62.0/sobjects/User/{gone}", json={"IsActive": True})
+    assert reactivate.status_code == 204, reactivate.text
     assert admin.post(f"{V1}/runs/{run_id}/resume", json={}).status_code == 200
     run_due(org)
     assert run_of_id(org, run_id)["Status"] == "InProgress"
@@ -397,17 +405,20 @@ def test_resume_is_refused_after_fourteen_days(
     api: Api, admin: Caller, tmp_path: Path, clock: ManualClock
 ) -> None:
     org = api.org
+    ghost = add_user(org, "ghost@example.com")
     deploy_orchestration(
         org, tmp_path, two_stage(review_step(AssigneeType.USER, "ghost@example.com"))
     )
+    deactivate(admin, ghost)
     case_id = new_case(admin)
     run_due(org)
     run_id = str(run_of(org, case_id)["Id"])
     assert run_of_id(org, run_id)["Status"] == "Error"
     clock.advance(timedelta(days=14, seconds=1))
+    admin = api.caller()  # the old session has expired meanwhile
     with unchanged(org):
         r = admin.post(f"{V1}/runs/{run_id}/resume", json={})
-    assert_error(r, "CANNOT_RESUME", 400)
+    assert_error(r, 400, "CANNOT_RESUME")
 
 
 # -- start conditions (seed 001) ----------------------------------------------------------
@@ -502,32 +513,35 @@ def test_api_refusals_change_nothing(
     outsider = api.caller("stranger@example.com", PASSWORD)
     case_id = new_case(admin)
     with unchanged(org):
-        assert_error(admin.post(f"{V1}/runs", json={"orchestration": "Nope"}), "NOT_FOUND", 404)
+        assert_error(admin.post(f"{V1}/runs", json={"orchestration": "Nope"}), 404, "NOT_FOUND")
         assert_error(
             admin.post(f"{V1}/runs", json={"orchestration": "Case_Review", "bogus": 1}),
-            "INVALID_FIELD",
             400,
+            "INVALID_FIELD",
         )
         assert_error(
             admin.post(
                 f"{V1}/runs",
                 json={"orchestration": "Case_Review", "inputs": {"unknown": 1}},
             ),
-            "INVALID_INPUT",
             400,
+            "INVALID_INPUT",
         )
-        assert_error(admin.post(f"{V1}/runs", json=[]), "JSON_PARSER_ERROR", 400)
-    r = admin.post(f"{V1}/runs", json={"orchestration": "Case_Review", "recordId": case_id})
+        assert_error(admin.post(f"{V1}/runs", json=[]), 400, "JSON_PARSER_ERROR")
+    r = admin.post(
+        f"{V1}/runs",
+        json={"orchestration": "Case_Review", "recordId": case_id, "inputs": {"recordId": case_id}},
+    )
     assert r.status_code == 201, r.text
     run_id = r.json()["id"]
     run_due(org)
     [item] = items_of(org, run_id)
     with unchanged(org):
         # Someone who is not the assignee neither sees nor completes it.
-        assert_error(outsider.get(f"{V1}/workItems/{item['Id']}"), "NOT_FOUND", 404)
-        assert_error(complete(outsider, str(item["Id"]), {"Approved": True}), "NOT_FOUND", 404)
+        assert_error(outsider.get(f"{V1}/workItems/{item['Id']}"), 404, "NOT_FOUND")
+        assert_error(complete(outsider, str(item["Id"]), {"Approved": True}), 404, "NOT_FOUND")
         assert outsider.get(f"{V1}/workItems").json()["workItems"] == []
-        assert_error(outsider.get(f"{V1}/runs"), "INSUFFICIENT_ACCESS", 403)
+        assert_error(outsider.get(f"{V1}/runs"), 403, "INSUFFICIENT_ACCESS")
         # Wrong types and unknown fields are field errors.
         r = complete(reviewer, str(item["Id"]), {"Approved": "yes please"})
         assert r.status_code == 400 and "Approved" in r.text
@@ -535,7 +549,7 @@ def test_api_refusals_change_nothing(
         assert r.status_code == 400 and "Nope" in r.text
         assert_error(
             reviewer.post(f"{V1}/workItems/{item['Id']}/reassign", json={"assigneeId": "ghost"}),
-            "INVALID_ASSIGNEE",
             400,
+            "INVALID_ASSIGNEE",
         )
-        assert_error(reviewer.post(f"{V1}/workItems/nope/complete", json={}), "NOT_FOUND", 404)
+        assert_error(reviewer.post(f"{V1}/workItems/nope/complete", json={}), 400, "MALFORMED_ID")

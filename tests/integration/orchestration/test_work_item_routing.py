@@ -5,6 +5,7 @@ in addition to the email; the agent who accepts it completes it (SQLite and Post
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.integration.api.api_harness import USER_PASSWORD, Api, Caller
@@ -76,7 +77,7 @@ def test_queue_work_item_is_pushed_to_an_agent_and_completed(
     assert item["OwnerId"] == queue  # a queue that takes work items owns them
 
     # Omni-Channel pushed it to the online agent.
-    works = agent.post("/services/omni/v1/getAgentWorks", json={}).json()["works"]
+    works = json.loads(agent.post("/services/omni/v1/getAgentWorks", json={}).json()["works"])
     assert [w["workItemId"] for w in works] == [item["Id"]]
     assert (
         agent.post(
