@@ -141,6 +141,9 @@ class RunState:
     variables: dict[str, object]
     outputs: dict[str, dict[str, object]]
     log: list[LogEntry] = field(default_factory=list)
+    #: ``$Record`` and ``$User`` as read for this advance (None: not read yet; a
+    #: background step's flow may change the record, so it is read again after one).
+    context: tuple[dict[str, Any] | None, str | None, dict[str, Any] | None] | None = None
 
     @property
     def id(self) -> str:
@@ -459,17 +462,20 @@ class Orchestrator:
         )
 
     def scope(self, state: RunState) -> RunScope:
-        record = None
-        record_object = None
-        rid = state.run.get("RelatedRecordId")
-        if rid:
-            record = self._record(str(rid))
-            found = self.store.schema.by_prefix(str(rid)[:3])
-            record_object = None if found is None else found.name
-        user = None
-        if state.run.get("RunAsUserId"):
-            users = self.store.get_many("User", [str(state.run["RunAsUserId"])])
-            user = users[0] if users else None
+        if state.context is None:
+            record = None
+            record_object = None
+            rid = state.run.get("RelatedRecordId")
+            if rid:
+                record = self._record(str(rid))
+                found = self.store.schema.by_prefix(str(rid)[:3])
+                record_object = None if found is None else found.name
+            user = None
+            if state.run.get("RunAsUserId"):
+                users = self.store.get_many("User", [str(state.run["RunAsUserId"])])
+                user = users[0] if users else None
+            state.context = (record, record_object, user)
+        record, record_object, user = state.context
         statuses = {str(s["Name"]).lower(): str(s["Status"]) for s in state.stages}
         statuses.update({str(s["Name"]).lower(): str(s["Status"]) for s in state.steps})
         return RunScope(
@@ -688,7 +694,9 @@ class Orchestrator:
         ctx = self._flow_context(state)
         try:
             with self.org.db.write():  # a savepoint: a failing flow leaves nothing behind
-                return dict(run_autolaunched(flow, inputs, ctx))
+                outputs = dict(run_autolaunched(flow, inputs, ctx))
+            state.context = None  # the flow may have changed the record
+            return outputs
         except WorkrouteError:
             raise
         except Exception as exc:  # a registered callable's own failure

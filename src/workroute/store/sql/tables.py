@@ -71,7 +71,7 @@ def build_object_table(metadata: MetaData, obj: ObjectDef) -> Table:
     for f in obj.fields:
         if f.calculated or f.name == "Id":
             continue
-        if f.type is FieldType.REFERENCE or f.unique or f.external_id:
+        if f.type is FieldType.REFERENCE or f.unique or f.external_id or f.id_lookup:
             Index(f"ix_{table.name}_{f.name.lower()}", table.c[f.name])
     return table
 
