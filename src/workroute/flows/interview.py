@@ -17,16 +17,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
 
-from workroute.flows import actions, records
+from workroute.flows import actions, assignments, records
 from workroute.flows.context import EmailRequest, FlowContext, WebhookRequest
 from workroute.flows.errors import FlowRunError
-from workroute.flows.model import Assignment, AssignmentItem, Choice, Element, FlowBody, Screen
+from workroute.flows.model import Assignment, Choice, Element, FlowBody, Screen
 from workroute.flows.names import MERGE_FIELD, FlowEnvironment, Names, Ref, RefKind, declared_type
 from workroute.flows.values import coerce, formula_value, literal, to_text, type_of_value
-from workroute.flows.vocabulary import CONDITION_MET, MAX_EXECUTED_ELEMENTS, AssignmentOperator
+from workroute.flows.vocabulary import CONDITION_MET, MAX_EXECUTED_ELEMENTS
 from workroute.kernel.errors import WorkrouteError
 from workroute.lang.formula.checker import SchemaEnvironment
 from workroute.lang.formula.compiler import CompiledFormula, compile_formula
@@ -203,7 +201,7 @@ class Interview:
         if kind is RefKind.CONSTANT:
             c = self.body.constant(ref.head)
             assert c is not None
-            return self._coerced(self.value(c.value), c.data_type, c.name)
+            return self.coerced(self.value(c.value), c.data_type, c.name)
         if kind is RefKind.TEXT_TEMPLATE:
             t = self.body.text_template(ref.head)
             assert t is not None
@@ -261,7 +259,7 @@ class Interview:
             raise self.fail(f"'{ref.key}': {exc.message}") from None
         return parent_values(self.store, [record], [path])[0][path.key]
 
-    def _coerced(self, value: object, data_type: FlowDataType, name: str) -> object:
+    def coerced(self, value: object, data_type: FlowDataType, name: str) -> object:
         try:
             return coerce(value, data_type)
         except ValueError as exc:
@@ -274,7 +272,7 @@ class Interview:
         if c.value is None:
             return c.label
         value = self.value(c.value)
-        return value if c.data_type is None else self._coerced(value, c.data_type, c.name)
+        return value if c.data_type is None else self.coerced(value, c.data_type, c.name)
 
     # -- formulas ---------------------------------------------------------------------
 
@@ -335,86 +333,9 @@ class Interview:
         finally:
             self._evaluating.discard(key)
 
-    # -- assigning --------------------------------------------------------------------
-
     def assign(self, target: str, value: object) -> None:
         """Set a variable, or a field of ``$Record`` or of an SObject variable."""
-        ref = self.resolve(target)
-        if ref.kind is RefKind.RECORD and len(ref.rest) == 1:
-            if self.record is None:
-                raise self.fail(f"'{target}': this run has no related record")
-            self._set_field(self.record, "$record", self.record_object, ref.rest[0], value)
-            return
-        if ref.kind is not RefKind.VARIABLE or len(ref.rest) > 1:
-            raise self.fail(f"'{target}' cannot be assigned")
-        v = self.names.flow_variable(ref.head)
-        key = ref.head.lower()
-        if not ref.rest:
-            if v is None:  # isOrchestrationConditionMet, implicit in evaluation flows
-                self.values[key] = self._coerced(value, FlowDataType.BOOLEAN, ref.head)
-                return
-            try:
-                self.values[key] = coerce(value, v.data_type, collection=bool(v.is_collection))
-            except ValueError as exc:
-                raise self.fail(f"{v.name}: {exc}") from None
-            return
-        current = self.values.get(key)
-        if current is None:
-            current = self.values[key] = {}
-        if not isinstance(current, dict):
-            raise self.fail(f"'{target}': '{ref.head}' holds no record")
-        obj = self.store.schema.find(v.object_type) if v is not None and v.object_type else None
-        self._set_field(current, key, obj, ref.rest[0], value)
-
-    def _set_field(
-        self, record: dict[str, object], key: str, obj: ObjectDef | None, name: str, value: object
-    ) -> None:
-        field = obj.field(name) if obj is not None else None
-        if obj is not None and field is None:
-            raise self.fail(f"{obj.name} has no field '{name}'")
-        canonical = field.name if field is not None else name
-        for k in [k for k in record if k.lower() == canonical.lower() and k != canonical]:
-            del record[k]
-        record[canonical] = value
-        self.dirty.setdefault(key, set()).add(canonical)
-
-    def _assignment(self, a: Assignment) -> None:
-        for item in a.items:
-            self._item(item)
-
-    def _item(self, item: AssignmentItem) -> None:
-        op = item.operator
-        value = self.value(item.value)
-        if op is AssignmentOperator.ASSIGN:
-            self.assign(item.target, value)
-            return
-        current = self.ref_value(item.target)
-        new: Any
-        if isinstance(current, list):
-            new = list(current)
-            items = value if isinstance(value, list) else [value]
-            if op in (AssignmentOperator.ADD, AssignmentOperator.ADD_ITEM):
-                new.extend(items)
-            elif op is AssignmentOperator.ADD_AT_START:
-                new[:0] = items
-            elif op is AssignmentOperator.REMOVE_ALL:
-                new = [x for x in new if x not in items]
-            elif op is AssignmentOperator.REMOVE_FIRST:
-                for x in items:
-                    if x in new:
-                        new.remove(x)
-                        break
-            else:
-                raise self.fail(f"operator {op.value} on collections is not supported")
-        elif op is AssignmentOperator.ASSIGN_COUNT:
-            new = Decimal(len(value)) if isinstance(value, list) else Decimal(value is not None)
-        elif op in (AssignmentOperator.ADD, AssignmentOperator.SUBTRACT):
-            new = records.add(current, value, subtract=op is AssignmentOperator.SUBTRACT)
-            if new is NotImplemented:
-                raise self.fail(f"cannot {op.value.lower()} {to_text(value)!r} and {item.target}")
-        else:
-            raise self.fail(f"operator {op.value} is not supported")
-        self.assign(item.target, new)
+        assignments.assign(self, target, value)
 
     # -- the walk ---------------------------------------------------------------------
 
@@ -444,7 +365,7 @@ class Interview:
             on_screen(e)
             return e.connector
         if isinstance(e, Assignment):
-            self._assignment(e)
+            assignments.run(self, e)
             return e.connector
         if isinstance(e, Decision):
             for rule in e.rules:

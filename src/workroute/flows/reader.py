@@ -13,10 +13,9 @@ missing name. References, connectors and formulas are checked afterwards by
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 from types import MappingProxyType
-from typing import TypeVar
 
+from workroute.flows._xml import El
 from workroute.flows.model import (
     ActionCall,
     Assignment,
@@ -33,19 +32,7 @@ from workroute.flows.model import (
     ScreenField,
 )
 from workroute.flows.vocabulary import SCREEN_DATA_TYPES, AssignmentOperator, ScreenFieldType
-from workroute.metadata.xmlio import (
-    XSI_NS,
-    Element,
-    Reader,
-    child,
-    children,
-    element_text,
-    iter_elements,
-    line_of,
-    local_name,
-    parse_bool,
-    parse_int,
-)
+from workroute.metadata.xmlio import Element, Reader, child, line_of
 from workroute.orchestration.definition import Decision, DecisionRule
 from workroute.orchestration.resources import (
     Constant,
@@ -62,19 +49,14 @@ from workroute.orchestration.values import (
     Criteria,
     OutputParameter,
     Parameter,
-    Value,
-    canonical_value,
 )
 from workroute.orchestration.vocabulary import (
     ComparisonOperator,
     FlowDataType,
     RecordFilterOperator,
-    ValueKind,
 )
 
 __all__ = ["read_flow_body"]
-
-E = TypeVar("E", bound=StrEnum)
 
 #: Top-level elements that are named flow elements the engine does not run.
 _OTHER_ELEMENTS = (
@@ -90,122 +72,6 @@ _OTHER_ELEMENTS = (
     "transforms",
     "waits",
 )
-_VALUE_KINDS = frozenset(k.value for k in ValueKind)
-
-
-class _El:
-    """Lenient typed access to one element's children."""
-
-    def __init__(self, r: Reader, el: Element) -> None:
-        self.r = r
-        self.el = el
-        lines: dict[str, int] = {}
-        own = line_of(el)
-        if own is not None:
-            lines[""] = own
-        for c in iter_elements(el):
-            line = line_of(c)
-            if line is not None:
-                lines.setdefault(local_name(c), line)
-        self.lines: Lines = MappingProxyType(lines)
-
-    def text(self, name: str, *, strip: bool = True) -> str | None:
-        c = child(self.el, name)
-        if c is None or c.get(f"{{{XSI_NS}}}nil") == "true":
-            return None
-        text = element_text(c, strip=strip)
-        return text if text.strip() else None
-
-    def req(self, name: str) -> str:
-        value = self.text(name)
-        if value is None:
-            self.r.problem(f"<{local_name(self.el)}> requires <{name}>", self.el, element=name)
-            return ""
-        return value
-
-    def boolean(self, name: str) -> bool | None:
-        text = self.text(name)
-        if text is None:
-            return None
-        value = parse_bool(text)
-        if value is None:
-            self.r.problem(
-                f"'{text}' is not a valid value for <{name}>; use true or false",
-                child(self.el, name),
-            )
-        return value
-
-    def integer(self, name: str) -> int | None:
-        text = self.text(name)
-        if text is None:
-            return None
-        value = parse_int(text)
-        if value is None:
-            self.r.problem(f"'{text}' is not a valid integer for <{name}>", child(self.el, name))
-        return value
-
-    def enum(self, name: str, kind: type[E], *, valid: Iterable[E] | None = None) -> E | None:
-        text = self.text(name)
-        if text is None:
-            return None
-        allowed = list(valid if valid is not None else kind)
-        try:
-            value = kind(text)
-        except ValueError:
-            value = None
-        if value is None or value not in allowed:
-            listed = ", ".join(m.value for m in allowed)
-            self.r.problem(
-                f"'{text}' is not a valid value for <{name}>; valid: {listed}",
-                child(self.el, name),
-            )
-            return None
-        return value
-
-    def each(self, name: str) -> list[Element]:
-        return children(self.el, name)
-
-    def texts(self, name: str) -> tuple[str, ...]:
-        return tuple(t for c in children(self.el, name) if (t := element_text(c)))
-
-    def connector(self, name: str = "connector") -> Connector | None:
-        c = child(self.el, name)
-        if c is None:
-            return None
-        e = _El(self.r, c)
-        target = e.text("targetReference")
-        if target is None:
-            return None
-        return Connector(target=target, is_go_to=bool(e.boolean("isGoTo")), lines=e.lines)
-
-    def value(self, name: str) -> Value | None:
-        return _value(self.r, child(self.el, name))
-
-
-def _value(r: Reader, el: Element | None) -> Value | None:
-    """A FlowElementReferenceOrValue; None when empty, nil, or of a kind the engine
-    does not read (apexValue, sobjectValue...)."""
-    if el is None or el.get(f"{{{XSI_NS}}}nil") == "true":
-        return None
-    found = [c for c in iter_elements(el) if local_name(c) in _VALUE_KINDS]
-    if not found:
-        return None
-    c = found[0]
-    kind = ValueKind(local_name(c))
-    if c.get(f"{{{XSI_NS}}}nil") == "true":
-        return None
-    raw = "".join(str(t) for t in c.itertext())
-    text = raw if kind is ValueKind.STRING else raw.strip()
-    canonical = canonical_value(kind, text)
-    if canonical is None:
-        if kind is ValueKind.REFERENCE:
-            return None
-        r.problem(f"'{text}' is not a valid <{kind.value}>", c)
-        canonical = text
-    lines: dict[str, int] = {}
-    if (line := line_of(c)) is not None:
-        lines[""] = line
-    return Value(kind=kind, text=canonical, lines=MappingProxyType(lines))
 
 
 # -- the body -----------------------------------------------------------------------------
@@ -219,19 +85,19 @@ def read_flow_body(
     the implicit resources (an evaluation flow's ``isOrchestrationConditionMet``)."""
     from workroute.flows.checks import check_body  # checks read the model this builds
 
-    top = _El(r, root)
+    top = El(r, root)
     if top.each("orchestratedStages"):
         return FlowBody(lines=top.lines)  # refused by the Flow reader: not a flow body
     start = None
     start_el = child(root, "start")
     if start_el is not None:
-        start = _El(r, start_el).connector()
+        start = El(r, start_el).connector()
     if start is None and (ref := top.text("startElementReference")) is not None:
         start = Connector(target=ref, lines=_lines_of(child(root, "startElementReference")))
     others: dict[str, str] = {}
     for kind in _OTHER_ELEMENTS:
         for el in top.each(kind):
-            name = _El(r, el).text("name")
+            name = El(r, el).text("name")
             if name is not None:
                 others[name] = kind
     body = FlowBody(
@@ -262,7 +128,7 @@ def _lines_of(el: Element | None) -> Lines:
 
 
 def _screen(r: Reader, el: Element) -> Screen:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     return Screen(
         name=name,
@@ -275,7 +141,7 @@ def _screen(r: Reader, el: Element) -> Screen:
 
 def _screen_fields(r: Reader, els: list[Element]) -> Iterable[ScreenField]:
     for el in els:
-        e = _El(r, el)
+        e = El(r, el)
         field_type = e.enum("fieldType", ScreenFieldType)
         if field_type is not None and field_type.is_section:
             yield from _screen_fields(r, e.each("fields"))
@@ -289,7 +155,7 @@ def _screen_fields(r: Reader, els: list[Element]) -> Iterable[ScreenField]:
             continue
         data_type = e.enum("dataType", FlowDataType, valid=SCREEN_DATA_TYPES)
         validation = child(el, "validationRule")
-        rule = _El(r, validation) if validation is not None else None
+        rule = El(r, validation) if validation is not None else None
         yield ScreenField(
             name=name,
             field_type=field_type,
@@ -308,7 +174,7 @@ def _screen_fields(r: Reader, els: list[Element]) -> Iterable[ScreenField]:
 
 
 def _choice(r: Reader, el: Element) -> ChoiceSource:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     return Choice(
         name=name,
@@ -320,7 +186,7 @@ def _choice(r: Reader, el: Element) -> ChoiceSource:
 
 
 def _choice_set(r: Reader, el: Element) -> ChoiceSource | None:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     picklist_field = e.text("picklistField")
     if picklist_field is not None:
@@ -358,7 +224,7 @@ def _choice_set(r: Reader, el: Element) -> ChoiceSource | None:
 
 
 def _filter(r: Reader, el: Element) -> RecordFilter:
-    e = _El(r, el)
+    e = El(r, el)
     return RecordFilter(
         field=e.req("field"),
         operator=e.enum("operator", RecordFilterOperator) or RecordFilterOperator.EQUAL_TO,
@@ -368,11 +234,11 @@ def _filter(r: Reader, el: Element) -> RecordFilter:
 
 
 def _assignment(r: Reader, el: Element) -> Assignment:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     items = []
     for item in e.each("assignmentItems"):
-        x = _El(r, item)
+        x = El(r, item)
         items.append(
             AssignmentItem(
                 target=x.req("assignToReference"),
@@ -390,10 +256,10 @@ def _assignment(r: Reader, el: Element) -> Assignment:
     )
 
 
-def _criteria(r: Reader, e: _El, logic: str, conditions: str) -> Criteria:
+def _criteria(r: Reader, e: El, logic: str, conditions: str) -> Criteria:
     items = []
     for c in e.each(conditions):
-        x = _El(r, c)
+        x = El(r, c)
         items.append(
             Condition(
                 left=x.req("leftValueReference"),
@@ -409,11 +275,11 @@ def _criteria(r: Reader, e: _El, logic: str, conditions: str) -> Criteria:
 
 
 def _decision(r: Reader, el: Element) -> Decision:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     rules = []
     for rule_el in e.each("rules"):
-        x = _El(r, rule_el)
+        x = El(r, rule_el)
         rule_name = x.req("name")
         rules.append(
             DecisionRule(
@@ -434,16 +300,16 @@ def _decision(r: Reader, el: Element) -> Decision:
     )
 
 
-def _assignments(r: Reader, e: _El) -> tuple[FieldValue, ...]:
+def _assignments(r: Reader, e: El) -> tuple[FieldValue, ...]:
     out = []
     for el in e.each("inputAssignments"):
-        x = _El(r, el)
+        x = El(r, el)
         out.append(FieldValue(field=x.req("field"), value=x.value("value"), lines=x.lines))
     return tuple(out)
 
 
 def _record_update(r: Reader, el: Element) -> RecordUpdate:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     input_reference = e.text("inputReference")
     obj = e.text("object")
@@ -469,7 +335,7 @@ def _record_update(r: Reader, el: Element) -> RecordUpdate:
 
 
 def _record_create(r: Reader, el: Element) -> RecordCreate:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     input_reference = e.text("inputReference")
     obj = e.text("object")
@@ -494,15 +360,15 @@ def _record_create(r: Reader, el: Element) -> RecordCreate:
 
 
 def _action_call(r: Reader, el: Element) -> ActionCall:
-    e = _El(r, el)
+    e = El(r, el)
     name = e.req("name")
     inputs = []
     for p in e.each("inputParameters"):
-        x = _El(r, p)
+        x = El(r, p)
         inputs.append(Parameter(name=x.req("name"), value=x.value("value"), lines=x.lines))
     outputs = []
     for p in e.each("outputParameters"):
-        x = _El(r, p)
+        x = El(r, p)
         outputs.append(
             OutputParameter(name=x.req("name"), assign_to=x.req("assignToReference"), lines=x.lines)
         )
@@ -521,7 +387,7 @@ def _action_call(r: Reader, el: Element) -> ActionCall:
 
 
 def _formula(r: Reader, el: Element) -> Formula:
-    e = _El(r, el)
+    e = El(r, el)
     return Formula(
         name=e.req("name"),
         expression=e.req("expression"),
@@ -532,7 +398,7 @@ def _formula(r: Reader, el: Element) -> Formula:
 
 
 def _constant(r: Reader, el: Element) -> Constant:
-    e = _El(r, el)
+    e = El(r, el)
     return Constant(
         name=e.req("name"),
         data_type=e.enum("dataType", FlowDataType) or FlowDataType.STRING,
@@ -542,7 +408,7 @@ def _constant(r: Reader, el: Element) -> Constant:
 
 
 def _text_template(r: Reader, el: Element) -> TextTemplate:
-    e = _El(r, el)
+    e = El(r, el)
     return TextTemplate(
         name=e.req("name"),
         text=e.text("text", strip=False) or "",
