@@ -432,11 +432,13 @@ class Orchestrator:
             if state.log or state.run.get("__dirty__") or state.run["Status"] != status:
                 self._flush(state)
 
-    def _load(self, run_id: str) -> RunState | None:
-        rows = self.store.get_many(RUN, [run_id])
-        if not rows:
+    def _load(self, run_id: str, *, rows: bool = True) -> RunState | None:
+        """The run's state; with ``rows`` False only the run itself (for a work item
+        action that needs its status, version and scope, not its stages and steps)."""
+        found = self.store.get_many(RUN, [run_id])
+        if not found:
             return None
-        run = rows[0]
+        run = found[0]
         orch = self.flows.orchestration(
             str(run["OrchestrationName"]), _int(run["OrchestrationVersion"])
         )
@@ -444,12 +446,17 @@ class Orchestrator:
             raise RunStateError(
                 f"Version {run['OrchestrationVersion']} of {run['OrchestrationName']} is gone"
             )
-        stages = sorted(
-            self.store.find_in(STAGE, "OrchestrationInstanceId", [run_id]),
-            key=lambda s: _int(s["Position"]),
-        )
-        steps = self.store.find_in(STEP, "OrchestrationInstanceId", [run_id])
-        items = self.store.find_in(WORK_ITEM_OBJECT, "OrchestrationInstanceId", [run_id])
+        stages: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
+        if rows:
+            stages = sorted(
+                self.store.find_in(STAGE, "OrchestrationInstanceId", [run_id]),
+                key=lambda s: _int(s["Position"]),
+            )
+        if stages:  # a run that has not started a stage has neither steps nor items
+            steps = self.store.find_in(STEP, "OrchestrationInstanceId", [run_id])
+            items = self.store.find_in(WORK_ITEM_OBJECT, "OrchestrationInstanceId", [run_id])
         data = json.loads(str(run.get("Variables") or "{}"))
         return RunState(
             run=run,

@@ -62,6 +62,7 @@ class WorkItems:
         self.orch = orchestrator
         self.org = orchestrator.org
         self.store = orchestrator.store
+        self._last_assignees: tuple[str, frozenset[str]] | None = None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -69,6 +70,13 @@ class WorkItems:
         """The assignee ids whose work items ``principal`` may complete: themself, their
         groups and their queues."""
         return owners_visible_to(self.store, principal)
+
+    def _assignees(self, principal: Principal) -> frozenset[str]:
+        """:meth:`assignees_of`, read once per action (``get`` just read it)."""
+        cached = self._last_assignees
+        if cached is not None and cached[0] == principal.user_id:
+            return cached[1]
+        return self.assignees_of(principal)
 
     def todo(self, principal: Principal) -> list[dict[str, Any]]:
         """The user's open work items, oldest first."""
@@ -107,7 +115,7 @@ class WorkItems:
 
         row = self.get(work_item_id, principal)
         flow = self._screen_flow(row)
-        state = self.orch._load(str(row["OrchestrationInstanceId"]))
+        state = self.orch._load(str(row["OrchestrationInstanceId"]), rows=False)
         assert state is not None
         inputs = json.loads(str(row.get("ScreenFlowInputs") or "{}"))
         ctx = self.orch._flow_context(state, principal.user_id)
@@ -129,15 +137,16 @@ class WorkItems:
         from workroute.flows import submit_form
 
         with self.org.db.write():
+            self._last_assignees = None  # under the write lock: this action's own
             row = self.get(work_item_id, principal)
-            if str(row["AssigneeId"]) not in self.assignees_of(principal):
+            if str(row["AssigneeId"]) not in self._assignees(principal):
                 raise InsufficientAccessError(
                     "Only the work item's assignee (or a member of its group or queue) "
                     "can complete it"
                 )
             if row["Status"] == WorkItemStatus.COMPLETED or row.get("CompletedById"):
                 raise WorkItemCompletedError(self._completed_message(row))
-            state = self.orch._load(str(row["OrchestrationInstanceId"]))
+            state = self.orch._load(str(row["OrchestrationInstanceId"]), rows=False)
             assert state is not None
             if state.run["Status"] != RunStatus.IN_PROGRESS:
                 raise RunStateError(
