@@ -904,10 +904,8 @@ class Orchestrator:
         subject: str | None = None,
         body: str | None = None,
     ) -> None:
-        try:
-            from workroute.orchestration.notify import Assignment, notify_assignment
-        except ImportError:  # TEMPORARY until notify lands
-            return
+        from workroute.orchestration.notify import Assignment, notify_assignment
+
         run_user = state.run.get("RunAsUserId")
         with self.org.db.write(savepoint=False) as conn:
             notify_assignment(

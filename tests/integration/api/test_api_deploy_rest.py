@@ -167,6 +167,7 @@ PATHS = {
     "/services/workroute/v1/runs/{run_id}": {"get"},
     "/services/workroute/v1/runs/{run_id}/cancel": {"post"},
     "/services/workroute/v1/runs/{run_id}/resume": {"post"},
+    "/services/workroute/v1/orchestration/settings": {"get", "patch"},
     "/services/omni/v1/{method}": {"post"},
     "/services/omni/v1/events": {"get"},
     "/services/omni/v1/supervisor/config": {"get"},

@@ -73,6 +73,8 @@ OTHER_OBJECTS = (
     "FlowOrchestrationStepInstance",
     "FlowOrchestrationWorkItem",
     "FlowOrchestrationLog",
+    "Network",
+    "NetworkMember",
 )
 OWNED = (
     "FlowOrchestrationInstance",
@@ -93,6 +95,8 @@ OWNED = (
     "Group",
 )
 SETUP = (
+    "Network",
+    "NetworkMember",
     "ServiceChannel",
     "ServiceChannelStatusField",
     "ServicePresenceStatus",
@@ -254,7 +258,7 @@ def test_json_files_are_canonical() -> None:
     """Every file round-trips through the codec unchanged: no default-valued keys."""
     folder = files("workroute.schema.standard")
     names = sorted(e.name for e in folder.iterdir() if e.name.endswith(".json"))
-    assert names == ["core.json", "omni.json", "orchestration.json", "setup.json"]
+    assert names == ["core.json", "omni.json", "orchestration.json", "setup.json", "sites.json"]
     for name in names:
         data = json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
         for raw in data["objects"]:

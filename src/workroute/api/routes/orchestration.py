@@ -17,8 +17,9 @@ from pydantic import Field
 
 from workroute.api.deps import JsonObject, StrictBody, get_org, get_principal, parse_body
 from workroute.auth.principal import Permission, Principal
-from workroute.kernel.errors import InsufficientAccessError, NotFoundError
+from workroute.kernel.errors import InsufficientAccessError, InvalidFieldError, NotFoundError
 from workroute.kernel.ids import normalize_id
+from workroute.orchestration import notify
 from workroute.orchestration.runs import RUN, STAGE, STEP
 from workroute.org import Org
 
@@ -225,3 +226,30 @@ def cancel(run_id: str, org: OrgDep, principal: PrincipalDep) -> dict[str, Any]:
 def resume(run_id: str, org: OrgDep, principal: PrincipalDep) -> dict[str, Any]:
     org.orchestrator.resume(normalize_id(run_id), principal)
     return {"success": True}
+
+
+# -- settings -----------------------------------------------------------------------------
+
+
+@router.get("/orchestration/settings")
+def get_settings(org: OrgDep, principal: PrincipalDep) -> dict[str, Any]:
+    """The org's work item email settings (View All Data)."""
+    _require_reader(principal)
+    return notify.get_settings(org)
+
+
+@router.patch("/orchestration/settings")
+def change_settings(body: JsonObject, org: OrgDep, principal: PrincipalDep) -> dict[str, Any]:
+    """Set ``automatedProcessUserEmail`` (an address, or null) and
+    ``disableWorkItemEmails`` (true/false); admins (Customize Application)."""
+    if not principal.has(Permission.CUSTOMIZE_APPLICATION):
+        raise InsufficientAccessError(
+            "insufficient access rights: orchestration settings need Customize Application"
+        )
+    unknown = [k for k in body if k not in notify.SETTINGS]
+    if unknown:
+        raise InvalidFieldError(f"No orchestration setting {unknown[0]}", fields=unknown[:1])
+    with org.db.write():
+        for name, value in body.items():
+            notify.set_setting(org, name, value)
+    return notify.get_settings(org)
