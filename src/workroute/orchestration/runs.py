@@ -94,6 +94,10 @@ MAX_PASSES = 1000
 #: (seed 001, "Interactive Step Work Cycle").
 RESUMES_AS_COMPLETING_USER_UNTIL = 57.0
 AUTOMATED_PROCESS = "AutomatedProcess"
+#: Console events of work items (the console stream carries ``omni/`` topics), one per
+#: user who may complete the item: its assignee, or its group's or queue's members.
+WORK_ITEM_ASSIGNED = "omni/orchestrationWorkItemAssigned"
+WORK_ITEM_CLOSED = "omni/orchestrationWorkItemClosed"
 
 
 class ResumeError(WorkrouteError):
@@ -883,6 +887,7 @@ class Orchestrator:
             assignee_type=assignee.kind.value,
             context=str(related),
         )
+        self.publish_item(item, WORK_ITEM_ASSIGNED, assignee.id)
         subject = scope.value(_reserved(step, "ActionInput__CustomEmailSubject"))
         body = scope.value(_reserved(step, "ActionInput__CustomEmailBody"))
         self.notify(
@@ -893,6 +898,28 @@ class Orchestrator:
             subject=None if subject is None else str(subject),
             body=None if body is None else str(body),
         )
+
+    def publish_item(self, item: Mapping[str, Any], topic: str, assignee_id: str) -> None:
+        """Tell the consoles of everyone who may complete ``item`` (in the transaction)."""
+        from workroute.store.events import Event
+        from workroute.workflow.recipients import Directory
+
+        users = (
+            {assignee_id}
+            if assignee_id.startswith("005")
+            else Directory(self.store).group_user_ids(assignee_id)
+        )
+        payload = {
+            "workItemId": str(item["Id"]),
+            "label": item.get("Label"),
+            "status": item.get("Status"),
+            "relatedRecordId": item.get("RelatedRecordId"),
+            "assigneeId": assignee_id,
+            "orchestrationInstanceId": item.get("OrchestrationInstanceId"),
+        }
+        events = [Event(topic=topic, user_id=u, payload=payload) for u in sorted(users)]
+        with self.org.db.write(savepoint=False) as conn:
+            self.org.events.publish(conn, events, self.store.clock.now())
 
     def notify(
         self,
@@ -932,6 +959,7 @@ class Orchestrator:
         now = self.store.clock.now()
         item["Status"] = WorkItemStatus.COMPLETED.value
         self._dirty(state, WORK_ITEM_OBJECT, item, "Status")
+        self.publish_item(item, WORK_ITEM_CLOSED, str(item["AssigneeId"]))
         users = self.store.get_many("User", [str(item["CompletedById"])])
         state.entry(
             Milestone.END_WORK_ITEM,
@@ -948,6 +976,7 @@ class Orchestrator:
         if status != item["Status"]:
             item["Status"] = status.value
             self._dirty(state, WORK_ITEM_OBJECT, item, "Status")
+            self.publish_item(item, WORK_ITEM_CLOSED, str(item["AssigneeId"]))
 
     # -- writing back --------------------------------------------------------------------
 

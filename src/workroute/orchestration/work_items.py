@@ -38,6 +38,8 @@ from workroute.orchestration.history import LogEntry, Milestone, write_log
 from workroute.orchestration.runs import (
     RESUMES_AS_COMPLETING_USER_UNTIL,
     RUN,
+    WORK_ITEM_ASSIGNED,
+    WORK_ITEM_CLOSED,
     Orchestrator,
     RunStateError,
     dumps,
@@ -244,9 +246,12 @@ class WorkItems:
                 "OwnerId": work_item_owner(assignee, apu),
                 "AssignedDate": now,
             }
+            previous = str(row["AssigneeId"])
             with self.store.trusted():
                 self.store.update(WORK_ITEM_OBJECT, [change], user_id=principal.user_id)
             row.update(change)
+            self.orch.publish_item(row, WORK_ITEM_CLOSED, previous)
+            self.orch.publish_item(row, WORK_ITEM_ASSIGNED, assignee.id)
             step = self.store.get_many(
                 "FlowOrchestrationStepInstance", [str(row["StepInstanceId"])]
             )

@@ -149,6 +149,13 @@ def test_record_triggered_run_to_completion(
     [review] = org.store.find("FlowOrchestrationStepInstance", Name="Review")
     assert '"comment": "fine"' in str(review["InProgressStepOutputs"]).lower()
 
+    # The reviewer's console stream heard of the item, then of its end.
+    events = reviewer.get("/services/omni/v1/events").json()["events"]
+    mine = [(e["topic"], e["payload"]["workItemId"]) for e in events]
+    assert mine == [
+        ("omni/orchestrationWorkItemAssigned", item["Id"]),
+        ("omni/orchestrationWorkItemClosed", item["Id"]),
+    ]
     # Runs are records: SOQL reads them.
     q = admin.query(f"SELECT Id, Status FROM FlowOrchestrationInstance WHERE Id = '{run['Id']}'")
     assert q["records"][0]["Status"] == "Completed"
