@@ -1,67 +1,89 @@
-"""Work item notifications (seed 000 "Who Gets Email Notifications When Work Is
-Assigned", seed 001 "Who Completes the Step"), written to the outbox.
+"""Work item emails (seed 000 "Who Gets Email Notifications When Work Is Assigned",
+seed 001 "Who Completes the Step"), written to the transactional outbox in the
+caller's transaction: a rollback sends nothing, and they leave by SMTP after commit.
 
-- A single user gets a *personalized* email (addressed to them by name); a group or
-  queue gets a *general* email, one message to every member with an email address.
-- The link is the internal record page, ``{public_url}/lightning/r/{Object}/{id}/view``,
-  except for credentialed site visitors (users whose UserType is not Standard) when
-  there is a live Experience Cloud site (Network, Status Live) they are a member of
-  (NetworkMember): one visitor gets the record page of the oldest such site; a group
-  or queue of visitors only, the oldest live site *all* of them are members of. No
-  common site, or internal users among them: the internal link.
-  A site's record page is ``{public_url}/{UrlPathPrefix}/s/detail/{id}``.
-- The sender (seed 001): the Automated Process User email address setting; else the
-  organization-wide address whose Purpose is DefaultNoReply; else any verified
-  organization-wide address; else the running user's email. A run in system context
-  (no running user) sends nothing.
-- The initial assignee gets the step's custom email (ActionInput__CustomEmailSubject /
-  ...Body) when it has one; a reassignment always gets the default email.
-- The org setting that disables all work item emails stops every one of them.
+- A single user gets a *personalized* email, addressed to them by name; a group or
+  queue gets a *general* email. Each member with an email address gets a message of
+  their own rather than one message to all: members don't see each other's
+  addresses, and one member's temporarily refused address is retried without sending
+  the message again to everyone the relay accepted.
+- The link: the internal record page, or a site's record page for credentialed site
+  visitors (:mod:`workroute.orchestration.sites`).
+- The sender: the Automated Process User email address setting; else the
+  organization-wide address whose Purpose is a Default No-Reply one; else any
+  verified organization-wide address; else the running user's email. A run in system
+  context has no running user, so when the chain reaches that last link no email is
+  sent (seed 001 names that case as the end of the chain).
+- The initial assignee gets the step's custom subject and body
+  (ActionInput__CustomEmailSubject / ...Body, resolved by the caller) when the step
+  has them; a reassignment always gets the default email.
+- The "Disable All Email Notifications for Work Item Assignments" setting stops all.
 
-Settings live in the org's settings table (``wr_meta``), set by :func:`set_setting`
-(the REST API's ``/services/workroute/v1/orchestration/settings``).
+Settings: :mod:`workroute.orchestration.settings` (re-exported here for the API).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection
 
-from workroute.kernel.errors import InvalidFieldError
+from workroute.orchestration.settings import (
+    SETTINGS,
+    WorkItemEmailSettings,
+    email_settings,
+    get_settings,
+    set_setting,
+)
+from workroute.orchestration.sites import record_link
 from workroute.workflow.actions import EMAIL_KIND
 from workroute.workflow.recipients import Directory
 
 if TYPE_CHECKING:
     from workroute.org import Org
 
-#: The settings (names as the REST API takes them) and their wr_meta keys.
-SETTINGS = {
-    "automatedProcessUserEmail": "orchestration.automated_process_user_email",
-    "disableWorkItemEmails": "orchestration.disable_work_item_emails",
-}
-INTERNAL = "Standard"
-DEFAULT_NO_REPLY = "DefaultNoReply"
+__all__ = [
+    "SETTINGS",
+    "Assignment",
+    "Notice",
+    "get_settings",
+    "notify_assignment",
+    "sender_for",
+    "set_setting",
+]
+
+#: OrgWideEmailAddress.Purpose values that make an address the Default No-Reply one.
+DEFAULT_NO_REPLY_PURPOSES = frozenset({"defaultnoreply", "userselectionanddefaultnoreply"})
+USER_PREFIX = "005"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Assignment:
+    """A work item just assigned (or reassigned), as the runtime hands it over."""
+
     work_item_id: str
+    #: A User id, or a Group id (Type Regular or Queue).
     assignee_id: str
     related_record_id: str | None
+    #: The step's label (the work item's Label).
     label: str
     orchestration_label: str
+    #: The user the run runs as; None in system context.
     run_user_id: str | None
     reassigned: bool = False
+    #: The step's custom email, merge fields resolved; used only when not reassigned.
     custom_subject: str | None = None
     custom_body: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Notice:
+    """One email queued in the outbox."""
+
     to: tuple[str, ...]
     subject: str
     body: str
@@ -71,92 +93,112 @@ class Notice:
     personalized: bool
 
 
-# -- settings ------------------------------------------------------------------------------
-
-
-def get_settings(org: Org) -> dict[str, Any]:
-    meta = org.db.system["meta"]
-    with org.db.read() as conn:
-        rows = {str(k): v for k, v in conn.execute(select(meta.c.key, meta.c.value))}
-    return {
-        "automatedProcessUserEmail": rows.get(SETTINGS["automatedProcessUserEmail"]) or None,
-        "disableWorkItemEmails": rows.get(SETTINGS["disableWorkItemEmails"]) == "true",
-    }
-
-
-def set_setting(org: Org, name: str, value: object) -> None:
-    """Set one setting (None clears the email address); INVALID_FIELD for an unknown
-    name or a value of the wrong type."""
-    key = SETTINGS.get(name)
-    if key is None:
-        raise InvalidFieldError(f"No orchestration setting {name}", fields=[name])
-    if name == "disableWorkItemEmails":
-        if not isinstance(value, bool):
-            raise InvalidFieldError(f"{name} must be true or false", fields=[name])
-        text: str | None = "true" if value else "false"
-    else:
-        if value is not None and (not isinstance(value, str) or "@" not in value):
-            raise InvalidFieldError(f"{name} must be an email address", fields=[name])
-        if isinstance(value, str) and len(value) > 254:
-            raise InvalidFieldError(f"{name} is longer than 254 characters", fields=[name])
-        text = value if isinstance(value, str) else None
-    meta = org.db.system["meta"]
-    with org.db.write() as conn:
-        conn.execute(delete(meta).where(meta.c.key == key))
-        if text is not None:
-            conn.execute(insert(meta).values(key=key, value=text))
-
-
-# -- the notice ----------------------------------------------------------------------------
-
-
 def notify_assignment(org: Org, conn: Connection, a: Assignment, now: datetime) -> list[Notice]:
-    """Queue the assignment email(s) in the caller's transaction; returns what was
-    queued (nothing when disabled, in system context, or nobody has an email)."""
-    settings = get_settings(org)
-    if settings["disableWorkItemEmails"] or a.run_user_id is None:
+    """Queue the assignment email(s) in the caller's transaction ``conn``; returns
+    what was queued (nothing when disabled, with no sender, or nobody has an email)."""
+    settings = email_settings(org)
+    if settings.disable_work_item_emails:
         return []
-    store = org.store
-    users = _recipients(org, a.assignee_id)
-    to = tuple(dict.fromkeys(str(u["Email"]) for u in users if u.get("Email")))
-    if not to:
+    personalized = a.assignee_id.startswith(USER_PREFIX)
+    users = _assignees(org, a.assignee_id)
+    addresses = _addresses(users)
+    if not addresses:
         return []
-    sender, sender_name = _sender(org, settings, a.run_user_id)
+    sender = sender_for(org, settings, a.run_user_id)
     if sender is None:
         return []
-    personalized = a.assignee_id.startswith("005")
-    link = _link(org, users, a.related_record_id)
-    if a.custom_subject and not a.reassigned:
-        subject = a.custom_subject
+    link = record_link(org.store, org.public_url, users, a.related_record_id)
+    subject, body = _message(a, users, link, personalized=personalized)
+    notices = []
+    for to in addresses:
+        notice = Notice((to,), subject, body, sender[0], sender[1], link, personalized)
+        _queue(org, conn, a, notice, now)
+        notices.append(notice)
+    return notices
+
+
+def sender_for(
+    org: Org, settings: WorkItemEmailSettings, run_user_id: str | None
+) -> tuple[str, str | None] | None:
+    """(address, display name) of the sender, or None: no email (seed 001)."""
+    addresses = org.store.find("OrgWideEmailAddress")
+    configured = settings.automated_process_user_email
+    if configured:
+        same = [o for o in addresses if str(o.get("Address") or "").lower() == configured.lower()]
+        return configured, _str(same[0].get("DisplayName")) if same else None
+    no_reply = [
+        o for o in addresses if str(o.get("Purpose") or "").lower() in DEFAULT_NO_REPLY_PURPOSES
+    ]
+    verified = [o for o in addresses if o.get("IsVerified")]
+    for candidates in (no_reply, verified):
+        if candidates:
+            first = min(candidates, key=lambda o: (str(o["CreatedDate"]), str(o["Id"])))
+            return str(first["Address"]), _str(first.get("DisplayName"))
+    if run_user_id is None:
+        return None  # system context: no running user to send as
+    users = org.store.get_many("User", [run_user_id])
+    if users and users[0].get("Email"):
+        return str(users[0]["Email"]), _str(users[0].get("Name"))
+    return None
+
+
+def _assignees(org: Org, assignee_id: str) -> list[dict[str, Any]]:
+    """The assigned user, or the active members of the group or queue (nested groups
+    and roles included), in id order."""
+    store = org.store
+    if assignee_id.startswith(USER_PREFIX):
+        ids = [assignee_id]
     else:
-        subject = f"{a.orchestration_label}: {a.label} is assigned to you"
-        if not personalized:
-            subject = f"{a.orchestration_label}: {a.label} is assigned to your group"
-    if a.custom_body and not a.reassigned:
-        body = f"{a.custom_body}\n\n{link}\n"
-    elif personalized:
+        ids = sorted(Directory(store).group_user_ids(assignee_id))
+    users = store.get_many("User", ids) if ids else []
+    return [u for u in users if u.get("IsActive", True)]
+
+
+def _addresses(users: Sequence[Mapping[str, object]]) -> list[str]:
+    seen: dict[str, str] = {}
+    for u in users:
+        email = str(u.get("Email") or "").strip()
+        if email:
+            seen.setdefault(email.lower(), email)
+    return list(seen.values())
+
+
+def _message(
+    a: Assignment, users: Sequence[Mapping[str, object]], link: str, *, personalized: bool
+) -> tuple[str, str]:
+    custom = not a.reassigned
+    verb = "reassigned" if a.reassigned else "assigned"
+    where = "you" if personalized else "your group or queue"
+    subject = (
+        a.custom_subject
+        if custom and a.custom_subject
+        else f"{a.orchestration_label}: {a.label} is {verb} to {where}"
+    )
+    if custom and a.custom_body:
+        return subject, f"{a.custom_body}\n\n{link}\n"
+    if personalized:
         name = str(users[0].get("Name") or users[0].get("Username") or "")
-        verb = "reassigned" if a.reassigned else "assigned"
-        body = (
+        return subject, (
             f'Hello {name},\n\nThe work item "{a.label}" of {a.orchestration_label} '
-            f"has been {verb} to you. Complete it here:\n{link}\n"
+            f"has been {verb} to you. Complete it on the record page:\n{link}\n"
         )
-    else:
-        verb = "reassigned" if a.reassigned else "assigned"
-        body = (
-            f'The work item "{a.label}" of {a.orchestration_label} has been {verb} to a '
-            f"group or queue you belong to. The first member to complete it completes it "
-            f"for everyone:\n{link}\n"
-        )
-    notice = Notice(to, subject, body, sender, sender_name, link, personalized)
+    return subject, (
+        f'The work item "{a.label}" of {a.orchestration_label} has been {verb} to a '
+        f"group or queue you belong to. The first member to complete it completes it "
+        f"for everyone. Complete it on the record page:\n{link}\n"
+    )
+
+
+def _queue(org: Org, conn: Connection, a: Assignment, n: Notice, now: datetime) -> None:
     payload: dict[str, Any] = {
-        "sender": sender,
-        "senderName": sender_name,
-        "to": list(to),
+        "sender": n.sender,
+        "senderName": n.sender_name,
+        "to": list(n.to),
         "cc": [],
-        "subject": subject,
-        "body": body,
+        "subject": n.subject,
+        "body": n.body,
         "html": False,
+        # Fixed now, so a redelivery after a crash carries the same Message-ID.
         "messageId": f"<{uuid.uuid4().hex}@workroute.invalid>",
         "source": f"workitem:{a.work_item_id}",
     }
@@ -168,66 +210,6 @@ def notify_assignment(org: Org, conn: Connection, a: Assignment, now: datetime) 
         now=now,
         record_id=a.work_item_id,
     )
-    del store
-    return [notice]
-
-
-def _recipients(org: Org, assignee_id: str) -> list[dict[str, Any]]:
-    store = org.store
-    if assignee_id.startswith("005"):
-        return [u for u in store.get_many("User", [assignee_id]) if u.get("IsActive", True)]
-    ids = Directory(store).group_user_ids(assignee_id)
-    users = store.get_many("User", sorted(ids)) if ids else []
-    return [u for u in users if u.get("IsActive", True)]
-
-
-def _sender(org: Org, settings: dict[str, Any], run_user_id: str) -> tuple[str | None, str | None]:
-    configured = settings["automatedProcessUserEmail"]
-    if configured:
-        return str(configured), None
-    addresses = org.store.find("OrgWideEmailAddress")
-    no_reply = [a for a in addresses if a.get("Purpose") == DEFAULT_NO_REPLY]
-    verified = [a for a in addresses if a.get("IsVerified")]
-    for group in (no_reply, verified):
-        if group:
-            first = min(group, key=lambda a: (str(a["CreatedDate"]), str(a["Id"])))
-            return str(first["Address"]), _str(first.get("DisplayName"))
-    users = org.store.get_many("User", [run_user_id])
-    if users and users[0].get("Email"):
-        return str(users[0]["Email"]), _str(users[0].get("Name"))
-    return None, None
-
-
-def _link(org: Org, users: list[dict[str, Any]], record_id: str | None) -> str:
-    base = org.public_url.rstrip("/")
-    rid = record_id or ""
-    obj = org.store.schema.by_prefix(rid[:3]) if rid else None
-    internal = f"{base}/lightning/r/{obj.name if obj else 'Record'}/{rid}/view"
-    if not users or any(str(u.get("UserType") or INTERNAL) == INTERNAL for u in users):
-        return internal
-    site = _oldest_common_site(org, [str(u["Id"]) for u in users])
-    if site is None:
-        return internal
-    prefix = str(site.get("UrlPathPrefix") or "").strip("/")
-    return f"{base}/{prefix}/s/detail/{rid}" if prefix else f"{base}/s/detail/{rid}"
-
-
-def _oldest_common_site(org: Org, user_ids: list[str]) -> dict[str, Any] | None:
-    """The oldest live site every one of ``user_ids`` is a member of."""
-    store = org.store
-    if store.schema.find("Network") is None:
-        return None
-    members = store.find_in("NetworkMember", "MemberId", user_ids)
-    sites_of: dict[str, set[str]] = {}
-    for m in members:
-        sites_of.setdefault(str(m["MemberId"]), set()).add(str(m["NetworkId"]))
-    common = set.intersection(*(sites_of.get(u, set()) for u in user_ids)) if user_ids else set()
-    if not common:
-        return None
-    live = [n for n in store.get_many("Network", sorted(common)) if n.get("Status") == "Live"]
-    if not live:
-        return None
-    return min(live, key=lambda n: (str(n["CreatedDate"]), str(n["Id"])))
 
 
 def _str(v: object) -> str | None:
