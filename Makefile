@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# PostgreSQL for the store tests; installed from Debian's packages when missing.
+# PostgreSQL for the store tests and Chromium for the console's browser tests;
+# installed from Debian's packages when missing (never a browser download).
 system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "installing Chromium from Debian packages"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
 	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing PostgreSQL from Debian packages"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -50,7 +56,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src tests bench
 
 test: $(STAMP) system-deps $(NODE_STAMP) lint typecheck
-	WORKROUTE_REQUIRE_POSTGRES=1 WORKROUTE_REQUIRE_FORMULON=1 $(BIN)/pytest -q
+	WORKROUTE_REQUIRE_POSTGRES=1 WORKROUTE_REQUIRE_FORMULON=1 WORKROUTE_REQUIRE_CHROMIUM=1 $(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -32,6 +32,7 @@ from workroute.api.routes import (
 from workroute.kernel.errors import WorkrouteError
 from workroute.org import Org
 from workroute.streaming.service import Streaming
+from workroute.web import routes as web
 
 log = logging.getLogger("workroute.api")
 
@@ -172,5 +173,6 @@ def create_app(org: Org) -> FastAPI:
     app.include_router(supervisor.router)
     app.include_router(orchestration.router)
     app.include_router(cometd.router)
+    web.install(app)
     app.add_middleware(_TrailingSlash)
     return app

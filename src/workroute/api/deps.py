@@ -41,7 +41,13 @@ def bearer_token(request: Request) -> str:
 
 
 def get_principal(request: Request, org: Annotated[Org, Depends(get_org)]) -> Principal:
-    principal = org.auth.authenticate(bearer_token(request))
+    """The caller: a bearer token, or else the web console's session cookie."""
+    from workroute.web.session import cookie_token
+
+    token = None
+    if not request.headers.get("authorization"):
+        token = cookie_token(request)
+    principal = org.auth.authenticate(token or bearer_token(request))
     request.state.principal = principal
     return principal
 
