@@ -214,6 +214,10 @@ def serve(
         fail("--clock is 'system' or 'manual'")
     configure_logging()
     org = open_org(db, clock=ManualClock() if clock == "manual" else SystemClock())
+    if isinstance(org.clock, ManualClock):
+        from workroute.server.manual_clock import keep
+
+        keep(org, org.clock)
     if smtp_url:
         try:
             org.smtp = SmtpSettings.from_url(smtp_url)

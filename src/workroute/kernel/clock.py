@@ -69,6 +69,15 @@ class ManualClock:
         current = self.now()
         return self.advance(at - current)
 
+    def resume(self, at: datetime) -> None:
+        """Start from ``at`` if it is later than now, telling no listener: a restarted
+        server's manual clock goes on from where the last one was moved to, so the
+        timers set at that time are not put back into the future."""
+        if at.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        with self._lock:
+            self._now = max(self._now, at.astimezone(UTC))
+
 
 def utc_now_naive(clock: Clock) -> datetime:
     """The clock's time as naive UTC, the form stored in datetime columns."""
