@@ -11,21 +11,30 @@ tell a quiet stream from a dead one.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from workroute.streaming.hub import EventHub, HubEvent
 
 CONSOLE_PREFIX = "omni/"
+#: The topic of PendingServiceRouting changes (routing/effects.py PSR_CHANGED).
+BACKLOG_TOPIC = "omni/PendingServiceRouting"
 BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
 class ConsoleFeed:
+    """``backlog``: also tell the stream when the routing backlog changed (a
+    PendingServiceRouting was created, updated or deleted), as a ``backlogChanged``
+    event that carries nothing else, so a supervisor's view can refresh its backlog
+    without seeing work outside their configuration."""
+
     hub: EventHub
     users: frozenset[str]
     heartbeat: float = 15.0
     retry_ms: int = 2000
+    backlog: bool = False
 
     async def stream(self, after: int) -> AsyncIterator[bytes]:
         """SSE frames of the feed's events after position ``after``, until cancelled."""
@@ -36,13 +45,28 @@ class ConsoleFeed:
             events = await self._next(position)
             if events:
                 position = events[-1].id
-                frames = [e.sse() for e in events if e.user_id in self.users]
+                frames = [self._frame(e) for e in events if self._wanted(e)]
                 if frames:
                     yield b"".join(frames)
                 continue
             position = max(position, seen)
             if not await self.hub.wait(seen, self.heartbeat):
                 yield b": keep-alive\n\n"
+
+    def _wanted(self, e: HubEvent) -> bool:
+        if e.user_id is None:
+            return self.backlog and e.topic == BACKLOG_TOPIC
+        return e.user_id in self.users
+
+    @staticmethod
+    def _frame(e: HubEvent) -> bytes:
+        if e.topic != BACKLOG_TOPIC:
+            return e.sse()
+        data = json.dumps(
+            {"replayId": e.id, "topic": "omni/backlogChanged", "payload": {}},
+            separators=(",", ":"),
+        )
+        return f"id: {e.id}\nevent: backlogChanged\ndata: {data}\n\n".encode()
 
     async def _next(self, position: int) -> list[HubEvent]:
         topics = self.hub.topics(CONSOLE_PREFIX)
@@ -53,7 +77,7 @@ class ConsoleFeed:
             self.hub.log.read,
             after=position,
             topic_prefix=CONSOLE_PREFIX,
-            user_ids=self.users,
+            user_ids=None if self.backlog else self.users,
             limit=BATCH,
         )
         return [HubEvent.of(e) for e in logged]

@@ -42,7 +42,7 @@ export const WORKROUTE_EVENTS = Object.freeze({
   afterConversationWorkEnded: "workroute:afterConversationWorkEnded",
   orchestrationWorkItemAssigned: "workroute:orchestrationWorkItemAssigned",
   orchestrationWorkItemClosed: "workroute:orchestrationWorkItemClosed",
-  PendingServiceRouting: "workroute:pendingServiceRouting",
+  backlogChanged: "workroute:backlogChanged",
 });
 
 export const CONNECTION_ERROR = "lightning:omniChannelConnectionError";
