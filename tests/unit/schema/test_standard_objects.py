@@ -75,6 +75,9 @@ OTHER_OBJECTS = (
     "FlowOrchestrationLog",
     "Network",
     "NetworkMember",
+    "PermissionSet",
+    "PermissionSetAssignment",
+    "SetupEntityAccess",
 )
 OWNED = (
     "FlowOrchestrationInstance",
@@ -125,6 +128,9 @@ SETUP = (
     "OrgWideEmailAddress",
     "ServiceChannelStatus",
     "ServiceChannelFieldPriority",
+    "PermissionSet",
+    "PermissionSetAssignment",
+    "SetupEntityAccess",
 )
 # Reference targets that are Salesforce objects workroute doesn't define (yet).
 FOREIGN_TARGETS = frozenset(
@@ -225,6 +231,9 @@ def test_key_prefixes_are_unique_and_well_formed(registry: SchemaRegistry) -> No
         ("ServiceResource", "0Hn"),
         ("Skill", "0C5"),
         ("QueueSobject", "03g"),
+        ("PermissionSet", "0PS"),
+        ("PermissionSetAssignment", "0Pa"),
+        ("SetupEntityAccess", "0J0"),
     ],
 )
 def test_salesforce_key_prefixes(registry: SchemaRegistry, name: str, prefix: str) -> None:
@@ -258,7 +267,14 @@ def test_json_files_are_canonical() -> None:
     """Every file round-trips through the codec unchanged: no default-valued keys."""
     folder = files("workroute.schema.standard")
     names = sorted(e.name for e in folder.iterdir() if e.name.endswith(".json"))
-    assert names == ["core.json", "omni.json", "orchestration.json", "setup.json", "sites.json"]
+    assert names == [
+        "core.json",
+        "omni.json",
+        "orchestration.json",
+        "permissions.json",
+        "setup.json",
+        "sites.json",
+    ]
     for name in names:
         data = json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
         for raw in data["objects"]:
@@ -457,6 +473,37 @@ def test_crm_objects(registry: SchemaRegistry) -> None:
     assert fld(registry, "Account", "NumberOfEmployees").type is FieldType.INT
     assert fld(registry, "Account", "AnnualRevenue").type is FieldType.CURRENCY
     assert fld(registry, "Opportunity", "Probability").type is FieldType.PERCENT
+
+
+def test_permission_sets_and_setup_entity_access(registry: SchemaRegistry) -> None:
+    def required(name: str) -> set[str]:
+        return {f.name for f in registry.get(name).fields if f.required}
+
+    assert required("PermissionSet") == {"Name", "Label"}
+    assert fld(registry, "PermissionSet", "Name").unique
+    owned = fld(registry, "PermissionSet", "IsOwnedByProfile")
+    assert owned.default is False and not owned.updateable
+    profile = fld(registry, "PermissionSet", "ProfileId")
+    assert profile.reference_to == ("Profile",) and profile.nillable
+    assert required("PermissionSetAssignment") == {"AssigneeId", "PermissionSetId"}
+    assert fld(registry, "PermissionSetAssignment", "AssigneeId").reference_to == ("User",)
+    assert fld(registry, "PermissionSetAssignment", "PermissionSetId").reference_to == (
+        "PermissionSet",
+    )
+    assert required("SetupEntityAccess") == {"ParentId", "SetupEntityId"}
+    parent = fld(registry, "SetupEntityAccess", "ParentId")
+    # Salesforce's ParentId is a PermissionSet; workroute also takes a Profile.
+    assert parent.polymorphic and parent.reference_to == ("PermissionSet", "Profile")
+    assert fld(registry, "SetupEntityAccess", "SetupEntityId").reference_to == (
+        "ServicePresenceStatus",
+    )
+    kind = fld(registry, "SetupEntityAccess", "SetupEntityType")
+    assert kind.picklist_values() == ["ServicePresenceStatus"] and kind.restricted_picklist
+    assert [p.value for p in kind.picklist if p.default] == ["ServicePresenceStatus"]
+    for name in ("PermissionSetAssignment", "SetupEntityAccess"):
+        o = registry.get(name)
+        assert o.updateable is False and o.deletable and o.setup
+    assert "Profile id" in (registry.get("SetupEntityAccess").description or "")
 
 
 def test_push_topic(registry: SchemaRegistry) -> None:
