@@ -16,6 +16,13 @@ export class ApiError extends Error {
   }
 }
 
+/** The session is over (expired, revoked, signed out elsewhere): back to the sign-in
+ * page, which returns here afterwards. */
+export function signInAgain() {
+  if (location.pathname.startsWith("/console/login")) return;
+  location.replace(`/console/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+}
+
 /** Fetch ``path`` as JSON; a non-2xx answer throws ApiError with the server's message. */
 export async function api(path, { method = "GET", body, signal } = {}) {
   const headers = { Accept: "application/json", "X-Requested-With": "workroute-console" };
@@ -35,6 +42,7 @@ export async function api(path, { method = "GET", body, signal } = {}) {
       data = null;
     }
   }
+  if (response.status === 401 && path !== "/console/session") signInAgain();
   if (!response.ok) {
     const first = Array.isArray(data) ? data[0] : data;
     const message =

@@ -6,8 +6,8 @@
 // ctx = { session, toolkit, api, query, listen(type, fn), navigate(hash), announce }.
 // listen() subscriptions end with the page.
 
-import { api, ApiError, query } from "/console/api.js";
-import { CONNECTION_ERROR, CONNECTION_RESTORED, OmniToolkit } from "/console/omniToolkit.js";
+import { api, ApiError, query, signInAgain } from "/console/api.js";
+import { CONNECTION_ERROR, CONNECTION_RESTORED, OmniToolkit, SESSION_ENDED } from "/console/omniToolkit.js";
 import { announce, errorBox, h, show } from "/console/ui.js";
 
 const ROUTES = [
@@ -37,7 +37,7 @@ async function start() {
     session = await api("/console/session");
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) {
-      location.replace(`/console/login?next=${encodeURIComponent(location.pathname + location.hash)}`);
+      signInAgain();
       return;
     }
     show(document.getElementById("main"), errorBox(e, "The console could not start"));
@@ -52,10 +52,24 @@ async function start() {
 
   const toolkit = new OmniToolkit();
   const banner = document.getElementById("connection");
-  toolkit.addEventListener(CONNECTION_ERROR, () => {
+  toolkit.addEventListener(CONNECTION_ERROR, async () => {
     banner.textContent = "Connection to the server lost. Reconnecting…";
     banner.className = "banner warning";
     banner.hidden = false;
+    // A stream can also end because the session did (expired, or signed out in
+    // another tab): then reconnecting cannot help, signing in again does.
+    try {
+      await api("/console/session");
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) {
+        toolkit.disconnect();
+        signInAgain();
+      }
+    }
+  });
+  toolkit.addEventListener(SESSION_ENDED, () => {
+    toolkit.disconnect();
+    signInAgain();
   });
   toolkit.addEventListener(CONNECTION_RESTORED, () => {
     banner.textContent = "Connection restored.";

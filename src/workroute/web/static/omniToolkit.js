@@ -48,6 +48,8 @@ export const WORKROUTE_EVENTS = Object.freeze({
 export const CONNECTION_ERROR = "lightning:omniChannelConnectionError";
 /** Fired once the stream is back after a connection error; detail.replayId is where it resumed. */
 export const CONNECTION_RESTORED = "workroute:connectionRestored";
+/** Fired when the server no longer takes the session (a call answered 401). */
+export const SESSION_ENDED = "workroute:sessionEnded";
 /** Fired for every event of the stream, whatever its name (detail: the raw event). */
 export const ANY_EVENT = "workroute:event";
 
@@ -249,6 +251,7 @@ export class OmniToolkit extends EventTarget {
     } catch {
       data = null;
     }
+    if (response.status === 401) this.dispatchEvent(new OmniEvent(SESSION_ENDED, {}));
     if (!response.ok) {
       const first = Array.isArray(data) ? data[0] : data;
       throw new OmniToolkitError(
