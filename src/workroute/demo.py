@@ -21,7 +21,7 @@ def create_demo(org: Org, *, admin_id: str) -> None:
         return s.insert(obj, rows, user_id=admin_id)
 
     with org.db.write():
-        ins(
+        profiles = ins(
             "Profile",
             [
                 _profile_row(
@@ -79,11 +79,37 @@ def create_demo(org: Org, *, admin_id: str) -> None:
                 }
             ],
         )
-        available, _busy = ins(
+        available, busy = ins(
             "ServicePresenceStatus",
             [
                 {"DeveloperName": "Available_Cases", "MasterLabel": "Available - Cases"},
                 {"DeveloperName": "Busy", "MasterLabel": "Busy"},
+            ],
+        )
+        # Service Presence Statuses Access, as Salesforce keeps it: on the permission
+        # set each profile owns (routing/setup.py).
+        owned = ins(
+            "PermissionSet",
+            [
+                {
+                    "Name": f"X{name.replace(' ', '_')}",
+                    "Label": f"{name} (profile)",
+                    "IsOwnedByProfile": True,
+                    "ProfileId": pid,
+                }
+                for name, pid in zip(("Service Agent", "Service Supervisor"), profiles, strict=True)
+            ],
+        )
+        ins(
+            "SetupEntityAccess",
+            [
+                {
+                    "ParentId": ps,
+                    "SetupEntityId": status,
+                    "SetupEntityType": "ServicePresenceStatus",
+                }
+                for ps in owned
+                for status in (available, busy)
             ],
         )
         ins(
@@ -109,12 +135,16 @@ def create_demo(org: Org, *, admin_id: str) -> None:
             "PresenceUserConfigUser",
             [{"PresenceUserConfigId": config, "UserId": a} for a in agents],
         )
-        ins(
+        reasons = ins(
             "PresenceDeclineReason",
             [
                 {"DeveloperName": "Busy_With_Customer", "MasterLabel": "Busy with a customer"},
                 {"DeveloperName": "Wrong_Skill", "MasterLabel": "Not my area"},
             ],
+        )
+        ins(
+            "PresenceConfigDeclineReason",
+            [{"PresenceUserConfigId": config, "PresenceDeclineReasonId": r} for r in reasons],
         )
         routing = ins(
             "QueueRoutingConfig",

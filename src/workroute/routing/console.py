@@ -53,6 +53,14 @@ class NotLoggedInError(OmniError):
     code = "NOT_LOGGED_IN"
 
 
+class StatusNotAllowedError(OmniError):
+    """the agent has no access to this presence status through their profile or
+    permission sets"""
+
+    code = "PRESENCE_STATUS_NOT_ALLOWED"
+    http_status = 403
+
+
 @dataclass(frozen=True, slots=True)
 class StatusInfo:
     status_id: str
@@ -77,13 +85,28 @@ def set_status(
 
 
 def change_status(
-    engine: OmniEngine, conn: Connection, user_id: str, status_id: str, reason: str
+    engine: OmniEngine,
+    conn: Connection,
+    user_id: str,
+    status_id: str,
+    reason: str,
+    *,
+    check_access: bool = True,
 ) -> StatusInfo:
+    """Put the agent in a status (logging them in if they were offline). An agent's
+    own choice needs access to the status (routing/setup.py); ``check_access=False``
+    is for the statuses a presence configuration moves the agent to itself."""
     status = engine.setup.statuses.get(parse_id(status_id, "statusId"))
     if status is None:
         raise NotFoundError(f"no presence status with id {status_id}", fields=["statusId"])
     if user_id not in engine.setup.active_users:
         raise OmniError("inactive users cannot log in to Omni-Channel")
+    if check_access and not engine.setup.may_use_status(user_id, status.id):
+        raise StatusNotAllowedError(
+            f"the agent has no access to presence status {status.developer_name or status.id}"
+            " (grant it to their profile or a permission set of theirs: SetupEntityAccess)",
+            fields=["statusId"],
+        )
     now = engine.clock.now()
     agent = engine.pool.get(user_id)
     events: list[Event] = []
@@ -381,7 +404,9 @@ def _decline(
         save_presence_stats(engine, conn, [agent], now)
         if next_status_id and next_status_id in engine.setup.statuses:
             reason_name = "OmniDeclineWork" if status is WorkStatus.DECLINED else "OmniPushTimeout"
-            change_status(engine, conn, user_id, next_status_id, reason_name)
+            # The configuration's status on decline or push timeout is the admin's
+            # choice, applied whether or not the agent may pick it themselves.
+            change_status(engine, conn, user_id, next_status_id, reason_name, check_access=False)
 
 
 def close(engine: OmniEngine, user_id: str, work_id: str) -> None:

@@ -4,6 +4,19 @@ configurations and agent skills, read from their records into frozen values.
 Setup changes seldom and routing reads it on every decision, so it is loaded once
 into a :class:`RoutingSetup` and loaded again whenever a save touches one of
 :data:`SETUP_OBJECTS` (after that save commits). Names follow seed 003.
+
+Presence status access (seed 003, login and setServicePresenceStatus: "Agents must be
+given access to this presence status through their associated profile or permission
+set"; Salesforce's Service Presence Statuses Access): a user may use a status when a
+``SetupEntityAccess`` row of SetupEntityType ServicePresenceStatus for it has as
+ParentId the user's profile, a permission set assigned to them
+(``PermissionSetAssignment``) or the permission set their profile owns
+(``PermissionSet`` with IsOwnedByProfile and ProfileId). Taking a Profile id as
+ParentId is workroute's; Salesforce only takes the profile's permission set. So that
+orgs which never granted any status keep working, the rule holds only once the org has
+at least one such SetupEntityAccess row: until then every user may use every status.
+Access is checked when an agent picks a status (login, setServicePresenceStatus); an
+agent already in a status keeps it when a grant goes away.
 """
 
 from __future__ import annotations
@@ -41,8 +54,15 @@ SETUP_OBJECTS = frozenset(
         "ServiceResourceSkill",
         "User",
         "UserRole",
+        "Profile",
+        "PermissionSet",
+        "PermissionSetAssignment",
+        "SetupEntityAccess",
     )
 )
+
+#: SetupEntityAccess.SetupEntityType of a presence status grant.
+STATUS_ENTITY = "ServicePresenceStatus"
 
 #: Capacity of an agent who has no presence configuration.
 DEFAULT_CAPACITY = 5
@@ -122,6 +142,8 @@ class PresenceConfig:
     decline_enabled: bool = True
     decline_reason_enabled: bool = False
     decline_reason_ids: frozenset[str] = frozenset()
+    request_sound_enabled: bool = True
+    disconnect_sound_enabled: bool = False
     status_on_decline_id: str | None = None
     status_on_push_timeout_id: str | None = None
 
@@ -145,6 +167,9 @@ class RoutingSetup:
     active_users: frozenset[str] = frozenset()
     #: group id -> its active users, through nested groups and roles (any group type).
     group_users: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: user id -> the presence statuses granted to them; None while the org grants
+    #: none, when every user may use every status (module docstring).
+    status_access: Mapping[str, frozenset[str]] | None = None
 
     def channel_for(self, object_name: str) -> Channel | None:
         key = object_name.lower()
@@ -156,6 +181,18 @@ class RoutingSetup:
     def presence_for(self, user_id: str) -> PresenceConfig:
         cid = self.user_configs.get(user_id)
         return self.presence_configs.get(cid, DEFAULT_PRESENCE) if cid else DEFAULT_PRESENCE
+
+    def may_use_status(self, user_id: str, status_id: str) -> bool:
+        """Whether the user may pick this presence status (module docstring)."""
+        access = self.status_access
+        return access is None or status_id in access.get(user_id, frozenset())
+
+    def usable_statuses(self, user_id: str) -> list[PresenceStatus]:
+        """The statuses the user may pick, by label."""
+        return sorted(
+            (s for s in self.statuses.values() if self.may_use_status(user_id, s.id)),
+            key=lambda s: (s.label.casefold(), s.developer_name, s.id),
+        )
 
     def routing_config(self, queue_id: str | None) -> RoutingConfig | None:
         queue = self.queues.get(queue_id) if queue_id else None
@@ -263,7 +300,34 @@ def load_setup(find: Finder, now: datetime) -> RoutingSetup:
         agent_skills={u: dict(s) for u, s in agent_skills.items()},
         active_users=active,
         group_users=members,
+        status_access=status_access(find, users),
     )
+
+
+def status_access(find: Finder, users: Iterable[Record]) -> dict[str, frozenset[str]] | None:
+    """user id -> the presence statuses granted to them, or None when the org has no
+    presence status grant at all (the rule is not enforced; module docstring)."""
+    grants: dict[str, set[str]] = defaultdict(set)
+    for r in find("SetupEntityAccess"):
+        if r.get("SetupEntityType") == STATUS_ENTITY and r.get("SetupEntityId"):
+            grants[str(r["ParentId"])].add(str(r["SetupEntityId"]))
+    if not grants:
+        return None
+    live = {str(p["Id"]) for p in find("Profile")}  # grants of deleted parents are void
+    owned: dict[str, set[str]] = defaultdict(set)
+    for ps in find("PermissionSet"):
+        live.add(str(ps["Id"]))
+        if ps.get("IsOwnedByProfile") and ps.get("ProfileId"):
+            owned[str(ps["ProfileId"])].add(str(ps["Id"]))
+    assigned: dict[str, set[str]] = defaultdict(set)
+    for a in find("PermissionSetAssignment"):
+        assigned[str(a["AssigneeId"])].add(str(a["PermissionSetId"]))
+    out: dict[str, frozenset[str]] = {}
+    for u in users:
+        uid, profile = str(u["Id"]), str(u.get("ProfileId") or "")
+        parents = ({profile} | owned[profile] | assigned[uid]) & live
+        out[uid] = frozenset(s for p in parents for s in grants.get(p, ()))
+    return out
 
 
 def _channel(r: Record, statuses: Mapping[str, set[str]], priorities: dict[str, int]) -> Channel:
@@ -324,6 +388,8 @@ def _presence(r: Record, reasons: set[str]) -> PresenceConfig:
         decline_enabled=r.get("OptionsIsDeclineEnabled") is not False,
         decline_reason_enabled=bool(r.get("OptionsIsDeclineReasonEnabled")),
         decline_reason_ids=frozenset(reasons),
+        request_sound_enabled=r.get("OptionsIsRequestSoundEnabled") is not False,
+        disconnect_sound_enabled=bool(r.get("OptionsIsDisconnectSoundEnabled")),
         status_on_decline_id=_opt(r.get("PresenceStatusOnDeclineId")),
         status_on_push_timeout_id=_opt(r.get("PresenceStatusOnPushTimeoutId")),
     )

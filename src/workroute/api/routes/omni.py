@@ -5,7 +5,8 @@ object acts as the authenticated agent and answers with ``success`` and the fiel
 the seed lists for that method (``channels`` and ``works`` are JSON strings, as the
 toolkit gives them). Errors use the API's usual error list and status.
 ``GET /services/omni/v1/events`` reads the agent's console events after a replay id, as
-a JSON page or a Server-Sent Events stream.
+a JSON page or a Server-Sent Events stream; ``GET /services/omni/v1/console`` is what
+the agent's console page shows, in one read (routing/console_state.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from workroute.api.deps import JsonObject, StrictBody, get_org, get_principal, p
 from workroute.auth.principal import Principal
 from workroute.kernel.errors import InsufficientAccessError, InvalidFieldError, NotFoundError
 from workroute.org import Org
-from workroute.routing import acw, console, supervisor, transfer
+from workroute.routing import acw, console, console_state, supervisor, transfer
 from workroute.streaming.service import Streaming
 from workroute.streaming.sse import ConsoleFeed
 
@@ -133,6 +134,14 @@ def call(method: str, body: JsonObject, org: OrgDep, principal: PrincipalDep) ->
         )
         return {"success": True}
     raise NotFoundError(f"no Omni-Channel method named {method!r}")
+
+
+@router.get("/console", response_model=None)
+def console_page(org: OrgDep, principal: PrincipalDep) -> console_state.ConsoleState:
+    """The caller's console: presence, the statuses they may use, capacity, presence
+    options and their Assigned and Opened work, with the org clock's ``serverTime``
+    (logged in to Omni-Channel or not)."""
+    return console_state.console_state(org.omni, principal.user_id)
 
 
 @router.get("/events", response_model=None)
