@@ -37,6 +37,8 @@ WORK_FLAG_UPDATED = "omni/workFlagUpdated"
 WORKLOAD_CHANGED = "omni/workloadChanged"
 #: Changes of PendingServiceRouting records, for external routers.
 PSR_CHANGED = "omni/PendingServiceRouting"
+#: Some routing request was created, changed or removed (no payload: for supervisors).
+BACKLOG_CHANGED = "omni/backlogChanged"
 
 
 def work_event(topic: str, user_id: str, work_id: str, work_item_id: str) -> Event:

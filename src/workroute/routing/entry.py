@@ -35,6 +35,7 @@ from workroute.kernel.errors import (
 )
 from workroute.routing.agents import EPSILON, MAX_OPEN_ITEMS, Load
 from workroute.routing.effects import (
+    BACKLOG_CHANGED,
     PSR_CHANGED,
     WORK_ASSIGNED,
     load_row,
@@ -184,6 +185,9 @@ def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
             _withdraw(engine, ctx, psr_id)
         elif rec.get("IsReadyForRouting") and engine.backlog.get(psr_id) is None:
             ready.append(rec)
+    if kind:
+        # Supervisors' backlog views refresh on this; it says nothing about the work.
+        events.append(Event(topic=BACKLOG_CHANGED, payload={}))
     if ready:
         needs: dict[str, list[dict[str, Any]]] = defaultdict(list)
         ids = [str(rec["Id"]) for rec in ready]

@@ -11,24 +11,22 @@ tell a quiet stream from a dead one.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from workroute.streaming.hub import EventHub, HubEvent
 
 CONSOLE_PREFIX = "omni/"
-#: The topic of PendingServiceRouting changes (routing/effects.py PSR_CHANGED).
-BACKLOG_TOPIC = "omni/PendingServiceRouting"
+#: The routing backlog changed (routing/effects.py BACKLOG_CHANGED).
+BACKLOG_TOPIC = "omni/backlogChanged"
 BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
 class ConsoleFeed:
-    """``backlog``: also tell the stream when the routing backlog changed (a
-    PendingServiceRouting was created, updated or deleted), as a ``backlogChanged``
-    event that carries nothing else, so a supervisor's view can refresh its backlog
-    without seeing work outside their configuration."""
+    """``backlog``: also pass on ``backlogChanged`` (a PendingServiceRouting was
+    created, updated or deleted; the event carries nothing else), so a supervisor's
+    view can refresh its backlog without seeing work outside their configuration."""
 
     hub: EventHub
     users: frozenset[str]
@@ -45,7 +43,7 @@ class ConsoleFeed:
             events = await self._next(position)
             if events:
                 position = events[-1].id
-                frames = [self._frame(e) for e in events if self._wanted(e)]
+                frames = [e.sse() for e in events if self._wanted(e)]
                 if frames:
                     yield b"".join(frames)
                 continue
@@ -57,16 +55,6 @@ class ConsoleFeed:
         if e.user_id is None:
             return self.backlog and e.topic == BACKLOG_TOPIC
         return e.user_id in self.users
-
-    @staticmethod
-    def _frame(e: HubEvent) -> bytes:
-        if e.topic != BACKLOG_TOPIC:
-            return e.sse()
-        data = json.dumps(
-            {"replayId": e.id, "topic": "omni/backlogChanged", "payload": {}},
-            separators=(",", ":"),
-        )
-        return f"id: {e.id}\nevent: backlogChanged\ndata: {data}\n\n".encode()
 
     async def _next(self, position: int) -> list[HubEvent]:
         topics = self.hub.topics(CONSOLE_PREFIX)

@@ -137,3 +137,25 @@ def test_bad_stream_requests_are_refused(live: LiveServer, centre: Centre) -> No
         headers={**sse, "Authorization": f"Bearer {token}", "Last-Event-ID": "yesterday"},
     )
     assert bad.status_code == 400 and bad.json()[0]["fields"] == ["Last-Event-ID"]
+
+
+def test_a_supervisor_hears_that_the_backlog_changed_and_nothing_more(
+    live: LiveServer, centre: Centre
+) -> None:
+    ann, _bo, queue = _setup(centre)
+    supervisor_profile(centre)
+    boss = Supervisor(centre, "boss", "Omni Supervisors")
+    supervisor_config(centre, "Sup", users=[boss.user_id], groups=[team(centre, "T", [ann])])
+    agent_stream = Stream(live, centre.api.token(ann.username, USER_PASSWORD))
+    boss_stream = Stream(live, boss.caller.token)
+    centre.case(queue, Priority="High")  # no agent online: it waits in the backlog
+    [frame] = boss_stream.take(1)
+    boss_stream.close()
+    assert frame["event"] == "backlogChanged"
+    assert frame["data"]["topic"] == "omni/backlogChanged"
+    assert frame["data"]["payload"] == {} and frame["data"]["userId"] is None
+    # The agent's stream has no backlog signal: their next event is their own login.
+    ann.ok("login", statusId=centre.available)
+    [first] = agent_stream.take(1)
+    agent_stream.close()
+    assert first["event"] == "loginSuccess"

@@ -171,8 +171,8 @@ async def events(
         if not last.strip().isdigit():
             raise InvalidFieldError("Last-Event-ID must be a replay id", fields=["Last-Event-ID"])
         after = int(last)
-    users = await run_in_threadpool(_console_users, org, principal)
-    feed = ConsoleFeed(hub=streaming.hub, users=users)
+    users, is_supervisor = await run_in_threadpool(_console_users, org, principal)
+    feed = ConsoleFeed(hub=streaming.hub, users=users, backlog=is_supervisor)
     start = streaming.hub.last_id if after is None else after
     return StreamingResponse(
         feed.stream(start),
@@ -181,10 +181,11 @@ async def events(
     )
 
 
-def _console_users(org: Org, principal: Principal) -> frozenset[str]:
-    """Whose console events the caller may follow: their own, and a supervisor's agents."""
+def _console_users(org: Org, principal: Principal) -> tuple[frozenset[str], bool]:
+    """Whose console events the caller may follow (their own, and a supervisor's
+    agents), and whether they are a supervisor (who also hears of backlog changes)."""
     try:
         scope = supervisor.scope_for(org.omni, principal)
     except InsufficientAccessError:
-        return frozenset({principal.user_id})
-    return scope.agents | {principal.user_id}
+        return frozenset({principal.user_id}), False
+    return scope.agents | {principal.user_id}, True
