@@ -85,10 +85,12 @@ def omni(server: ConsoleServer, username: str, method: str, **args: Any) -> Any:
 
 
 def reset(server: ConsoleServer) -> None:
-    """Nothing waiting in Support, nothing open, every demo agent offline."""
+    """Nothing waiting in a queue, nothing open, every demo agent offline."""
     admin = user_id(server, ADMIN)
-    queue = support_queue(server)
-    for case in server.query(f"SELECT Id FROM Case WHERE OwnerId = '{queue}'"):
+    queues = ", ".join(
+        f"'{q['Id']}'" for q in server.query("SELECT Id FROM Group WHERE Type = 'Queue'")
+    )
+    for case in server.query(f"SELECT Id FROM Case WHERE OwnerId IN ({queues})"):
         # Out of the queue: its request and any work still Assigned are withdrawn.
         server.call(
             "PATCH",
@@ -345,3 +347,113 @@ def test_screenshots_at_desktop_and_phone_widths(
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width}px wide at {PHONE['width']}px"
     screenshot(phone, "agent-console-390")
+
+
+@pytest.fixture
+def channel_with_acw(server: ConsoleServer) -> Iterator[str]:
+    """The demo's Cases channel with 60 s of after-conversation work, extendable once by
+    30 s; as it was afterwards."""
+    channel = str(one(server, "SELECT Id FROM ServiceChannel WHERE DeveloperName = 'Cases'")["Id"])
+    path = f"/services/data/v62.0/sobjects/ServiceChannel/{channel}"
+    acw = {
+        "HasAfterConvoWorkTimer": True,
+        "AfterConvoWorkMaxTime": 60,
+        "HasAcwExtensionEnabled": True,
+        "AcwExtensionDuration": 30,
+        "MaxExtensions": 1,
+    }
+    server.call("PATCH", path, json=acw, expect=204)
+    yield channel
+    reset(server)  # any work still in after-conversation work is done first
+    server.call(
+        "PATCH",
+        path,
+        json={"HasAfterConvoWorkTimer": False, "HasAcwExtensionEnabled": False},
+        expect=204,
+    )
+
+
+def test_after_conversation_work_counts_down_and_can_be_extended(
+    open_page: OpenPage, server: ConsoleServer, channel_with_acw: str
+) -> None:
+    page = console(open_page, agent(2))
+    go_online(page)
+    case_id, number = new_case(server, "Wrap-up needed")
+    request_for(page, number).get_by_role("button", name="Accept").click()
+    item = open_work(page).filter(has=page.get_by_role("link", name=number))
+    expect(item.locator(".agent-acw")).to_be_hidden()
+    item.get_by_role("button", name="Close").click()
+
+    # Closing starts after-conversation work: the work and its capacity stay.
+    timer = item.get_by_role("timer")
+    expect(timer).to_have_text(re.compile(r"^After-conversation work ends in (1m 00s|[1-5]\ds)$"))
+    expect(item.get_by_role("button", name="Done")).to_be_visible()
+    expect_workload(page, 2)
+    item.get_by_role("button", name="Extend").click()
+    expect(timer).to_have_text(re.compile(r"^After-conversation work ends in 1m [0-3]\ds$"))
+    expect(item.get_by_role("button", name="Extend")).to_be_hidden()  # once only
+
+    # The timer runs out on the server's clock: the work is closed.
+    server.advance(60 + 30 + 1)
+    expect(open_work(page)).to_have_count(0)
+    expect_workload(page, 0)
+    [work] = server.query(
+        "SELECT Status, AcwExtensionCount, AfterConversationActualTime FROM AgentWork "
+        f"WHERE WorkItemId = '{case_id}'"
+    )
+    assert (work["Status"], work["AcwExtensionCount"]) == ("Closed", 1)
+    assert work["AfterConversationActualTime"] >= 90
+
+
+@pytest.fixture
+def auto_accepting_agent(server: ConsoleServer) -> Iterator[str]:
+    """agent4 (Billing) moved to a presence configuration that accepts work itself."""
+    username = agent(4)
+    me = user_id(server, username)
+    [link] = server.query(
+        f"SELECT Id, PresenceUserConfigId FROM PresenceUserConfigUser WHERE UserId = '{me}'"
+    )
+    data = "/services/data/v62.0/sobjects"
+    server.call("DELETE", f"{data}/PresenceUserConfigUser/{link['Id']}", expect=204)
+    config = server.create(
+        "PresenceUserConfig",
+        {
+            "DeveloperName": "Auto_Accept",
+            "MasterLabel": "Auto accept",
+            "Capacity": 4,
+            "OptionsIsAutoAcceptEnabled": True,
+            "OptionsIsDeclineEnabled": False,
+            "OptionsIsRequestSoundEnabled": True,
+        },
+    )
+    mine = server.create("PresenceUserConfigUser", {"PresenceUserConfigId": config, "UserId": me})
+    yield username
+    reset(server)
+    server.call("DELETE", f"{data}/PresenceUserConfigUser/{mine}", expect=204)
+    server.create(
+        "PresenceUserConfigUser",
+        {"PresenceUserConfigId": link["PresenceUserConfigId"], "UserId": me},
+    )
+    server.call("DELETE", f"{data}/PresenceUserConfig/{config}", expect=204)
+
+
+def test_auto_accepted_work_appears_as_open_work(
+    open_page: OpenPage, server: ConsoleServer, auto_accepting_agent: str
+) -> None:
+    page = console(open_page, auto_accepting_agent)
+    go_online(page)
+    expect_workload(page, 0, capacity=4)
+    billing = str(one(server, "SELECT Id FROM Group WHERE DeveloperName = 'Billing'")["Id"])
+    case_id = server.create("Case", {"Subject": "Refund the anvil", "OwnerId": billing})
+    number = one(server, f"SELECT CaseNumber FROM Case WHERE Id = '{case_id}'")["CaseNumber"]
+
+    item = open_work(page).filter(has=page.get_by_role("link", name=number))
+    expect(item).to_be_visible()
+    expect(requests(page)).to_have_count(0)
+    expect_workload(page, 1, capacity=4)  # Billing work weighs 1
+    expect(page.locator(".agent-console")).to_have_attribute("data-sounds-played", "1")
+    expect(page.locator("#announcer")).to_have_text(f"New work opened for you: {number}.")
+    [work] = works_of(server, case_id)
+    assert work["Status"] == "Opened"
+    item.get_by_role("button", name="Close").click()
+    expect(open_work(page)).to_have_count(0)

@@ -170,6 +170,7 @@ PATHS = {
     "/services/workroute/v1/orchestration/settings": {"get", "patch"},
     "/services/omni/v1/{method}": {"post"},
     "/services/omni/v1/events": {"get"},
+    "/services/omni/v1/console": {"get"},
     "/services/omni/v1/supervisor/config": {"get"},
     "/services/omni/v1/supervisor/queues": {"get"},
     "/services/omni/v1/supervisor/skills": {"get"},
