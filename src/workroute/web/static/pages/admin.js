@@ -69,9 +69,9 @@ function table(caption, headers, rows, empty) {
 
 function summaryOf(item) {
   const p = item.payload || {};
-  if (p.subject) return p.subject;
-  if (p.endpointUrl || p.url) return p.endpointUrl || p.url;
-  if (p.name) return p.name;
+  if (p.subject) return p.subject; // an email
+  if (p.action) return p.rule ? `${p.action} (rule ${p.rule})` : p.action; // an outbound message
+  if (p.url) return p.url; // a flow's webhook
   return item.groupKey || "";
 }
 
