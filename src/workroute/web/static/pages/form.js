@@ -293,7 +293,7 @@ export function screenForm(form, { prefix, submitLabel = "Submit", onSubmit }) {
       },
     },
     summary,
-    required ? h("p", { class: "hint" }, "Fields marked ", h("span", { class: "req" }, "*"), " are required.") : null,
+    required ? h("p", { class: "hint required-note" }, "Fields marked ", h("span", { class: "req" }, "*"), " are required.") : null,
     body,
     h("div", { class: "actions" }, submit),
   );

@@ -53,7 +53,7 @@ async function readRecord(ctx, obj, d, id, fields) {
 
 function valueNode(field, row, paths) {
   const value = row[field.name];
-  if (value === null || value === undefined || value === "") return h("span", { class: "muted" }, "—");
+  if (value === null || value === undefined || value === "") return h("span", { class: "muted" }, "None");
   if (field.type === "reference") {
     const path = paths.get(field.name);
     const related = path ? row[path[0]] : null;
@@ -83,6 +83,7 @@ export default async function render(root, ctx, params) {
   const title = h("h1", { class: "record-title" }, "…");
   const details = h("div", { class: "record-details" }, h("p", { class: "muted" }, "Loading…"));
   let disposed = false;
+  let showEmpty = false;
 
   async function drawDetails() {
     let result;
@@ -101,13 +102,33 @@ export default async function render(root, ctx, params) {
     }
     title.textContent = recordTitle(d, row);
     document.title = `${title.textContent} · ${obj.label} · workroute`;
+    const blank = (f) => row[f.name] === null || row[f.name] === undefined || row[f.name] === "";
+    const pairs = (fs) => fs.map((f) => [h("dt", {}, f.label), h("dd", { dataset: { field: f.name } }, valueNode(f, row, paths))]);
+    const empty = fields.filter(blank);
+    // Empty fields are one press away, so the fields with values are read first.
+    const emptyList = h("dl", { class: "fields empty-fields", id: "empty-fields", hidden: !showEmpty }, pairs(empty));
+    const toggle = h(
+      "button",
+      {
+        type: "button",
+        class: "link-button",
+        "aria-expanded": showEmpty ? "true" : "false",
+        "aria-controls": "empty-fields",
+        onclick: () => {
+          showEmpty = !showEmpty;
+          emptyList.hidden = !showEmpty;
+          toggle.setAttribute("aria-expanded", showEmpty ? "true" : "false");
+          toggle.textContent = toggleText();
+        },
+      },
+    );
+    const toggleText = () => `${showEmpty ? "Hide" : "Show"} ${empty.length} empty field${empty.length === 1 ? "" : "s"}`;
+    toggle.textContent = toggleText();
     show(
       details,
-      h(
-        "dl",
-        { class: "fields" },
-        fields.map((f) => [h("dt", {}, f.label), h("dd", { dataset: { field: f.name } }, valueNode(f, row, paths))]),
-      ),
+      h("dl", { class: "fields" }, pairs(fields.filter((f) => !blank(f)))),
+      empty.length ? h("p", { class: "empty-toggle" }, toggle) : null,
+      empty.length ? emptyList : null,
     );
   }
 
