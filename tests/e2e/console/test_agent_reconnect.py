@@ -60,5 +60,4 @@ def test_the_console_reconnects_after_a_crash_and_misses_nothing(
     # The browser logs each connection it could not make while the server was down;
     # those were the point of the test. Anything else still fails it.
     down = browser_errors.messages[before:]
-    print(down)
     browser_errors.messages[before:] = [m for m in down if not NETWORK_ERRORS.search(m)]
