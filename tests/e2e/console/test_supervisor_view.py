@@ -270,7 +270,8 @@ def test_work_waiting_with_nobody_online_shows_in_the_queues_backlog(
 
     case = server.create("Case", {"Subject": "Nobody is online", "OwnerId": demo.billing})
     try:
-        # No agent gets an event for it: the page's fallback refresh shows it.
+        # No agent hears of it: the stream's backlogChanged signal, or else the page's
+        # fallback refresh, shows it.
         expect(billing.locator(".sup-waiting")).to_have_text("1", timeout=FALLBACK_WAIT_MS)
         expect(billing).to_contain_text("Priority 2: 1")  # Billing Routing's priority
         expect(billing.locator(".sup-longest")).to_have_text(re.compile(r"^[1-9]\d*s$"))

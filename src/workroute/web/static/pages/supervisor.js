@@ -3,8 +3,9 @@
 // read from /services/omni/v1/supervisor/*, and the actions it allows.
 //
 // The views are live: every event of the supervisor's stream (it carries the console
-// events of their agents) refetches them, debounced, as does a restored connection;
-// a slow fallback refresh catches backlog changes that reach no agent. Times count up
+// events of their agents, and a backlogChanged signal when a request waits or stops
+// waiting) refetches them, debounced, as does a restored connection; a slow fallback
+// refresh catches whatever the stream does not say (a queue's members). Times count up
 // here, each second, from the server's figures of the last fetch, so they follow the
 // server's clock (which may be a manual test clock) rather than this machine's.
 
@@ -583,17 +584,31 @@ class SupervisorView {
 
 // -- small pieces --------------------------------------------------------------------------
 
+// Below 600px each row is drawn as a card (supervisor.css), which takes the table's
+// layout away; the explicit roles keep it a table to assistive technology, and each
+// cell's data-label names its column on the card.
 function table(caption, head, rows) {
   const id = `sup-cap-${caption.toLowerCase().replace(/\W+/g, "-")}`;
+  for (const row of rows) {
+    row.setAttribute("role", "row");
+    [...row.children].forEach((cell, i) => {
+      cell.setAttribute("role", cell.tagName === "TH" ? "rowheader" : "cell");
+      cell.dataset.label = head[i];
+    });
+  }
   return h(
     "div",
     { class: "table-wrap sup-wrap", role: "region", "aria-labelledby": id, tabindex: "0", dataset: { focusKey: id } },
     h(
       "table",
-      { class: "sup-table" },
+      { class: "sup-table", role: "table", "aria-labelledby": id },
       h("caption", { id, class: "visually-hidden" }, caption),
-      h("thead", {}, h("tr", {}, head.map((t) => h("th", { scope: "col" }, t)))),
-      h("tbody", {}, rows),
+      h(
+        "thead",
+        { role: "rowgroup" },
+        h("tr", { role: "row" }, head.map((t) => h("th", { scope: "col", role: "columnheader" }, t))),
+      ),
+      h("tbody", { role: "rowgroup" }, rows),
     ),
   );
 }
