@@ -150,8 +150,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
     yield from start_console_server(tmp_path_factory.mktemp("console"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module. Not for the session: Playwright's sync API keeps
+    an event loop running on the main thread while it is open, and later tests that
+    call asyncio.run() (the CometD ones) would fail."""
     path = chromium_path()
     if path is None:
         if os.environ.get("WORKROUTE_REQUIRE_CHROMIUM") == "1":
