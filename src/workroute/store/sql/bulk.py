@@ -191,7 +191,7 @@ def driver_execute(
         else:
             cursor.execute(sql, params)
         rows = cursor.fetchall() if fetch and cursor.description is not None else []
-        return DriverResult(rows, cursor.description, int(cursor.rowcount))
+        return DriverResult(list(rows), cursor.description, int(cursor.rowcount))
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
             sql, params, exc, dialect.loaded_dbapi.Error, dialect=dialect, ismulti=many
