@@ -1,5 +1,11 @@
 """The demo org ``make serve`` starts with: agents, a supervisor, queues, a channel,
-presence statuses, skills and a few customers with cases."""
+presence statuses, skills and a few customers with cases.
+
+Everyone who signs in can use the console at once: the agents' and the supervisor's
+profiles and the administrator (through a permission set assigned to them) are granted
+the presence statuses, and the supervisor's configuration names the agents' public
+group and the supervisor actions the engine performs.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from datetime import date
 
 from workroute.auth.principal import Permission
 from workroute.org import NewUser, Org, _profile_row
+from workroute.routing.supervisor import SupervisorAction
 
 DEMO_DOMAIN = "demo.workroute"
 DEMO_AGENT_PASSWORD = "Demo-agent-1"
@@ -100,6 +107,13 @@ def create_demo(org: Org, *, admin_id: str) -> None:
                 for name, pid in zip(("Service Agent", "Service Supervisor"), profiles, strict=True)
             ],
         )
+        # The administrator's profile is the org's System Administrator: grant them the
+        # statuses through a permission set of their own, as Salesforce admins do.
+        [omni_access] = ins(
+            "PermissionSet",
+            [{"Name": "Omni_Channel_Presence", "Label": "Omni-Channel Presence"}],
+        )
+        ins("PermissionSetAssignment", [{"AssigneeId": admin_id, "PermissionSetId": omni_access}])
         ins(
             "SetupEntityAccess",
             [
@@ -108,7 +122,7 @@ def create_demo(org: Org, *, admin_id: str) -> None:
                     "SetupEntityId": status,
                     "SetupEntityType": "ServicePresenceStatus",
                 }
-                for ps in owned
+                for ps in (*owned, omni_access)
                 for status in (available, busy)
             ],
         )
@@ -187,10 +201,15 @@ def create_demo(org: Org, *, admin_id: str) -> None:
             ],
         )
         ins("QueueSobject", [{"QueueId": q, "SobjectType": "Case"} for q in queues])
+        [team] = ins(
+            "Group",
+            [{"Name": "Support Team", "DeveloperName": "Support_Team", "Type": "Regular"}],
+        )
         ins(
             "GroupMember",
             [{"GroupId": queues[0], "UserOrGroupId": a} for a in agents[:3]]
-            + [{"GroupId": queues[1], "UserOrGroupId": a} for a in agents[2:]],
+            + [{"GroupId": queues[1], "UserOrGroupId": a} for a in agents[2:]]
+            + [{"GroupId": team, "UserOrGroupId": a} for a in agents],
         )
         skills = ins(
             "Skill",
@@ -237,6 +256,20 @@ def create_demo(org: Org, *, admin_id: str) -> None:
         ins(
             "OmniSupervisorConfigQueue",
             [{"OmniSupervisorConfigId": sup_config, "QueueId": q} for q in queues],
+        )
+        # seed 003, OmniSupervisorConfigGroup: a configuration's agents are the members
+        # of the public groups it names; without one the supervisor sees no agents.
+        ins("OmniSupervisorConfigGroup", [{"OmniSupervisorConfigId": sup_config, "GroupId": team}])
+        ins(
+            "OmniSupervisorConfigAction",
+            [
+                {
+                    "OmniSupervisorConfigId": sup_config,
+                    "OmniSupervisorActionType": action.value,
+                    "DisplayOrder": order,
+                }
+                for order, action in enumerate(SupervisorAction, start=1)
+            ],
         )
         accounts = ins(
             "Account",

@@ -89,35 +89,6 @@ class Agent:
         self.ok("logout")
 
 
-def _ensure_agents_and_actions(server: ConsoleServer, users: dict[str, str]) -> None:
-    """The demo's supervisor configuration names its queues; a configuration's agents
-    are the members of the public groups it names (seed 003, OmniSupervisorConfigGroup),
-    and its actions are OmniSupervisorConfigAction rows. Give it both when the demo
-    does not."""
-    [config] = server.query(
-        "SELECT Id FROM OmniSupervisorConfig WHERE DeveloperName = 'Support_Supervisors'"
-    )
-    cid = config["Id"]
-    if not server.query(
-        f"SELECT Id FROM OmniSupervisorConfigGroup WHERE OmniSupervisorConfigId = '{cid}'"
-    ):
-        team = server.create(
-            "Group", {"Name": "Support Team", "DeveloperName": "Support_Team", "Type": "Regular"}
-        )
-        for n in range(1, 5):
-            server.create("GroupMember", {"GroupId": team, "UserOrGroupId": users[agent(n)]})
-        server.create("OmniSupervisorConfigGroup", {"OmniSupervisorConfigId": cid, "GroupId": team})
-    actions = server.query(
-        "SELECT OmniSupervisorActionType FROM OmniSupervisorConfigAction "
-        f"WHERE OmniSupervisorConfigId = '{cid}'"
-    )
-    if CHANGE_QUEUES not in {a["OmniSupervisorActionType"] for a in actions}:
-        server.create(
-            "OmniSupervisorConfigAction",
-            {"OmniSupervisorConfigId": cid, "OmniSupervisorActionType": CHANGE_QUEUES},
-        )
-
-
 @pytest.fixture(scope="module")
 def demo(server: ConsoleServer) -> Demo:
     users = {r["Username"]: r["Id"] for r in server.query("SELECT Id, Username FROM User")}
@@ -128,7 +99,6 @@ def demo(server: ConsoleServer) -> Demo:
     [available] = server.query(
         "SELECT Id FROM ServicePresenceStatus WHERE DeveloperName = 'Available_Cases'"
     )
-    _ensure_agents_and_actions(server, users)
     return Demo(
         support=queues["Support"],
         billing=queues["Billing"],
