@@ -412,12 +412,15 @@ class Orchestrator:
     # -- moving runs on ------------------------------------------------------------------
 
     def _on_timer(self, timer: Timer) -> None:
-        if timer.record_id:
-            self.advance(timer.record_id)
+        if timer.record_id:  # the timer runs in its own savepoint already
+            self.advance(timer.record_id, savepoint=False)
 
-    def advance(self, run_id: str) -> None:
-        """Move the run on as far as it goes now (see the module docstring)."""
-        with self.org.db.write():
+    def advance(self, run_id: str, *, savepoint: bool = True) -> None:
+        """Move the run on as far as it goes now (see the module docstring).
+
+        ``savepoint`` False joins the caller's transaction instead of opening a
+        savepoint of it, for a caller that undoes everything when this fails."""
+        with self.org.db.write(savepoint=savepoint):
             state = self._load(run_id)
             if state is None or state.run["Status"] != RunStatus.IN_PROGRESS:
                 return
@@ -703,9 +706,8 @@ class Orchestrator:
             raise RunError(f"The flow {step.action_name} of step {step.name} is not deployed")
         inputs = self._inputs(state, step.inputs)
         ctx = self._flow_context(state)
-        try:
-            with self.org.db.write():  # a savepoint: a failing flow leaves nothing behind
-                outputs = dict(run_autolaunched(flow, inputs, ctx))
+        try:  # in a savepoint of its own: a failing flow leaves nothing behind
+            outputs = dict(run_autolaunched(flow, inputs, ctx))
             state.context = None  # the flow may have changed the record
             return outputs
         except WorkrouteError:
