@@ -1,8 +1,11 @@
 """Which record page a work item email links to (seed 000, "Who Gets Email
 Notifications When Work Is Assigned"; seed 001, the same table).
 
-- Internal users, or any mix that includes one: the internal record page,
-  ``{public_url}/lightning/r/{Object}/{id}/view``.
+- Internal users, or any mix that includes one: the internal record page. Salesforce
+  links to its Lightning record page (``/lightning/r/{Object}/{id}/view``), which
+  workroute does not serve; its internal record page is the web console's,
+  ``{public_url}/console#/record/{id}`` (the ``#/record/<id>`` route of
+  ``web/static/app.js``; signing in first keeps the route).
 - Credentialed Experience Cloud site visitors (users whose UserType is one of the
   external, logged-in types in :data:`SITE_VISITOR_TYPES`): the record page of the
   oldest live site (``Network`` with Status ``Live``, oldest by CreatedDate) that
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
     from workroute.store.store import Store
 
 __all__ = [
+    "CONSOLE_RECORD_PATH",
     "LIVE",
     "SITE_VISITOR_TYPES",
     "internal_link",
@@ -34,6 +38,8 @@ __all__ = [
 ]
 
 LIVE = "Live"
+#: The console page and route of a record: ``web/static/app.js``, ROUTES.
+CONSOLE_RECORD_PATH = "/console#/record/"
 #: User.UserType values of external users who log in to sites (partner and customer
 #: users). Standard, Chatter Free (CsnOnly), Automated Process and Guest users are not
 #: credentialed site visitors.
@@ -48,10 +54,9 @@ def is_site_visitor(user: User) -> bool:
     return str(user.get("UserType") or "") in SITE_VISITOR_TYPES
 
 
-def internal_link(store: Store, public_url: str, record_id: str | None) -> str:
-    rid = record_id or ""
-    obj = store.schema.object_for_id(rid) if rid else None
-    return f"{public_url.rstrip('/')}/lightning/r/{obj.name if obj else 'Record'}/{rid}/view"
+def internal_link(public_url: str, record_id: str | None) -> str:
+    """The console's record page (module docstring)."""
+    return f"{public_url.rstrip('/')}{CONSOLE_RECORD_PATH}{record_id or ''}"
 
 
 def site_link(public_url: str, site: Mapping[str, object], record_id: str | None) -> str:
@@ -79,8 +84,8 @@ def oldest_common_site(store: Store, user_ids: Sequence[str]) -> dict[str, objec
 def record_link(store: Store, public_url: str, users: Sequence[User], record_id: str | None) -> str:
     """The link for ``users`` (one assignee, or a group's or queue's members)."""
     if not users or not all(is_site_visitor(u) for u in users):
-        return internal_link(store, public_url, record_id)
+        return internal_link(public_url, record_id)
     site = oldest_common_site(store, [str(u["Id"]) for u in users])
     if site is None:
-        return internal_link(store, public_url, record_id)
+        return internal_link(public_url, record_id)
     return site_link(public_url, site, record_id)

@@ -8,14 +8,17 @@ calls :func:`notify_assignment` directly for the cases a run can't easily set up
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
+import workroute.web
 from tests.integration.api.api_harness import Api, Caller, assert_error, unchanged
 from tests.integration.orchestration.orch_harness import (
     add_user,
@@ -35,6 +38,7 @@ from workroute.orchestration.vocabulary import AssigneeType
 from workroute.org import Org
 
 V1 = "/services/workroute/v1"
+APP_JS = Path(workroute.web.__file__).parent / "static" / "app.js"
 
 
 @pytest.fixture
@@ -145,9 +149,39 @@ def test_internal_user_gets_a_personalized_email_with_the_internal_link(
     assert m["Subject"].endswith("Review is assigned to you")
     text = body(m)
     assert text.startswith("Hello reviewer,")
-    assert f"{org.public_url}/lightning/r/Case/{case_id}/view" in text
+    assert f"{org.public_url}/console#/record/{case_id}" in text
     # No org-wide address and no setting: the running user (the admin who saved the case).
     assert inbox.messages[0][0] == "admin@example.com"
+
+
+def console_record_route() -> re.Pattern[str]:
+    """The record route of the console's router (``web/static/app.js``, ROUTES)."""
+    [line] = [ln for ln in APP_JS.read_text().splitlines() if 'page: "record"' in ln]
+    found = re.search(r"pattern: /(.+)/, page:", line)
+    assert found is not None, line
+    return re.compile(found.group(1))
+
+
+def test_the_internal_link_opens_the_record_in_the_console(
+    api: Api, admin: Caller, inbox: Inbox, tmp_path: Path
+) -> None:
+    """The link of a real email: a page the server serves (the console, which loads its
+    router), and a fragment the router's record route takes, naming the case."""
+    org = api.org
+    add_user(org, "reviewer@example.com")
+    deploy_orchestration(org, tmp_path, two_stage())
+    case_id = start_case(org, admin)
+    [m] = mail(inbox)
+    [link] = [word for word in body(m).split() if word.startswith(org.public_url)]
+    url = urlsplit(link)
+    assert f"{url.scheme}://{url.netloc}" == org.public_url
+    page = api.client.get(url.path)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/console/app.js">' in page.text
+    route = console_record_route().fullmatch(f"#{url.fragment}")
+    assert route is not None, link
+    assert route.group(1) == case_id
 
 
 @pytest.mark.parametrize("kind", ["Queue", "Regular"])
@@ -167,7 +201,7 @@ def test_group_or_queue_members_each_get_the_general_email(
     assert first["Subject"].endswith("is assigned to your group or queue")
     assert body(first) == body(second)
     assert "group or queue you belong to" in body(first) and "Hello" not in body(first)
-    assert f"/lightning/r/Case/{case_id}/view" in body(first)
+    assert f"/console#/record/{case_id}" in body(first)
 
 
 #: Seed 000's table, and inactive sites: members -> the sites they're in, and the site
@@ -233,7 +267,7 @@ def test_site_visitor_links(
     for m in messages:
         text = body(m)
         if expected is None:
-            assert f"{org.public_url}/lightning/r/Case/{case_id}/view" in text
+            assert f"{org.public_url}/console#/record/{case_id}" in text
             assert "/s/detail/" not in text
         else:
             assert f"{org.public_url}/{expected}/s/detail/{case_id}" in text
@@ -271,7 +305,7 @@ def test_chatter_free_and_inactive_users(org: Org) -> None:
     notices = assign(org, team, record_id=case_id, run_user_id=org.admin_user_id())
     assert sorted(n.to for n in notices) == [("c@example.com",), ("v@example.com",)]
     assert all(not n.personalized for n in notices)
-    assert {n.link for n in notices} == {f"{org.public_url}/lightning/r/Case/{case_id}/view"}
+    assert {n.link for n in notices} == {f"{org.public_url}/console#/record/{case_id}"}
     [one] = assign(org, v, record_id=case_id, run_user_id=org.admin_user_id())
     assert one.personalized and one.link == f"{org.public_url}/s/detail/{case_id}"
     assert assign(org, gone, record_id=case_id, run_user_id=org.admin_user_id()) == []
@@ -408,7 +442,7 @@ def test_custom_email_first_default_email_on_reassignment(
     case_id = start_case(org, admin)
     [first] = mail(inbox)
     assert first["Subject"] == "Please look" and body(first).splitlines()[0] == "Help"
-    assert f"/lightning/r/Case/{case_id}/view" in body(first)
+    assert f"/console#/record/{case_id}" in body(first)
     [item] = org.store.find("FlowOrchestrationWorkItem", RelatedRecordId=case_id)
     r = admin.post(f"{V1}/workItems/{item['Id']}/reassign", json={"assigneeId": other})
     assert r.status_code == 200, r.text
