@@ -13,6 +13,13 @@
   created for the new assignee: owner by the seed's table, the default email,
   Omni-Channel routing for a queue that takes work items, and a Reassign Work Item
   milestone.
+- When a work item's work is over, Omni-Channel's work for it ends too, whatever the
+  channel's capacity model: once it is Completed (its completion processed, or its
+  stage completed or failed), or once its run ends (a canceled or failed run leaves
+  open items Assigned, seed 000, but nobody can complete them any more). The agent's
+  accepted work is Closed as their own close would close it, offered work is
+  Canceled and a request still waiting in the queue is withdrawn
+  (routing/closing.py).
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ from workroute.orchestration.runs import (
     dumps,
 )
 from workroute.orchestration.status import RunStatus, WorkItemStatus
+from workroute.routing.closing import end_work
+from workroute.store.hooks import Operation, SaveContext
 
 if TYPE_CHECKING:
     from workroute.auth.principal import Principal
@@ -65,6 +74,8 @@ class WorkItems:
         self.org = orchestrator.org
         self.store = orchestrator.store
         self._last_assignees: tuple[str, frozenset[str]] | None = None
+        self.store.hooks.after_save(WORK_ITEM_OBJECT, self._item_saved)
+        self.store.hooks.after_save(RUN, self._run_saved)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -272,6 +283,50 @@ class WorkItems:
                 write_log(self.store, [entry], user_id=apu, now=now)
             self.orch.notify(state, row, assignee, reassigned=True)
         return row
+
+    # -- Omni-Channel ---------------------------------------------------------------------
+
+    def _item_saved(self, ctx: SaveContext) -> None:
+        """Work items that became Completed end their Omni-Channel work."""
+        if ctx.operation is not Operation.UPDATE:
+            return
+        done = [
+            str(rec["Id"])
+            for rec, old in zip(ctx.new, ctx.old, strict=True)
+            if rec.get("Status") == WorkItemStatus.COMPLETED
+            and old is not None
+            and old.get("Status") != WorkItemStatus.COMPLETED
+        ]
+        self._end_omni_work(ctx, done)
+
+    def _run_saved(self, ctx: SaveContext) -> None:
+        """The work items of runs that ended (completed, canceled, failed) end their
+        Omni-Channel work, Assigned or not."""
+        if ctx.operation is not Operation.UPDATE:
+            return
+        ended = [
+            str(rec["Id"])
+            for rec, old in zip(ctx.new, ctx.old, strict=True)
+            if old is not None and _is_final(rec.get("Status")) and not _is_final(old.get("Status"))
+        ]
+        if ended and self._routed():
+            rows = self.store.find_in(WORK_ITEM_OBJECT, "OrchestrationInstanceId", ended)
+            self._end_omni_work(ctx, [str(r["Id"]) for r in rows])
+
+    def _routed(self) -> bool:
+        """Whether a service channel routes work items at all."""
+        return WORK_ITEM_OBJECT.lower() in self.org.omni.routed_objects()
+
+    def _end_omni_work(self, ctx: SaveContext, item_ids: list[str]) -> None:
+        if item_ids and self._routed():
+            end_work(self.org.omni, ctx.conn, item_ids, user_id=ctx.user_id, now=ctx.now)
+
+
+def _is_final(status: object) -> bool:
+    return status in _FINAL_RUN
+
+
+_FINAL_RUN = frozenset(s.value for s in RunStatus if s.is_final)
 
 
 def _open_sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
