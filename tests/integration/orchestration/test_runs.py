@@ -112,14 +112,20 @@ def test_record_triggered_run_to_completion(
     # Bad values: field-level errors, nothing changes.
     with unchanged(org):
         bad = complete(reviewer, str(item["Id"]), {"Comment": "no approval given"})
-    assert bad.status_code == 400, bad.text
-    assert "Approved" in bad.text
+    assert_error(
+        bad,
+        400,
+        "FIELD_INTEGRITY_EXCEPTION",
+        fields=["Approved"],
+        contains="Approved: Complete this field",
+    )
 
     clock.advance(timedelta(seconds=90))
     ok = complete(reviewer, str(item["Id"]), {"Approved": True, "Comment": "fine"})
     assert ok.status_code == 200, ok.text
     again = complete(reviewer, str(item["Id"]), {"Approved": True})
-    assert_error(again, 409, "WORK_ITEM_COMPLETED")
+    # The second to complete hears who was first.
+    assert_error(again, 409, "WORK_ITEM_COMPLETED", contains=f"already completed by {REVIEWER}")
 
     run_due(org)
     run = run_of(org, case_id)
