@@ -102,7 +102,7 @@ class Database:
         if self.checkpointer is not None:
             self.commit_listeners.append(self.checkpointer.committed)
         self._writers: dict[tuple[str, Table, tuple[str, ...]], RowWriter] = {}
-        self._readers: dict[tuple[Table, int], RowReader] = {}
+        self._readers: dict[tuple[Table, str, int], RowReader] = {}
         seq = self.system["sequence"]
         self._next_stmt = (
             update(seq)
@@ -204,15 +204,22 @@ class Database:
         self, conn: Connection, table: Table, ids: Sequence[str]
     ) -> list[dict[str, Any]]:
         """Whole rows of ``table`` whose Id is in ``ids`` (any order; see RowReader)."""
-        if not ids:
+        return self.rows_where_in(conn, table, "Id", ids)
+
+    def rows_where_in(
+        self, conn: Connection, table: Table, column: str, values: Sequence[object]
+    ) -> list[dict[str, Any]]:
+        """Whole rows of ``table`` whose ``column`` is one of ``values`` (any order;
+        deleted rows included: see RowReader)."""
+        if not values:
             return []
-        width = 8 if len(ids) <= 8 else 64 if len(ids) <= 64 else 256
-        reader = self._readers.get((table, width))
+        width = 8 if len(values) <= 8 else 64 if len(values) <= 64 else 256
+        reader = self._readers.get((table, column, width))
         if reader is None:
-            reader = self._readers[(table, width)] = RowReader(
-                self.engine.dialect, table, "Id", width
+            reader = self._readers[(table, column, width)] = RowReader(
+                self.engine.dialect, table, column, width
             )
-        return reader.run(conn, ids)
+        return reader.run(conn, values)
 
     def _writer(self, kind: str, table: Table, cols: tuple[str, ...]) -> RowWriter:
         key = (kind, table, cols)
