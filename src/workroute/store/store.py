@@ -402,6 +402,11 @@ class Store:
         """Live records whose fields equal the given values (engine-side lookups)."""
         obj = self.schema.get(object_name)
         table = self.table(obj)
+        if len(equals) == 1:
+            [(name, value)] = equals.items()
+            f = obj.field(name)
+            if f is not None and isinstance(value, str):
+                return self.find_in(obj.name, f.name, [value])  # on the driver
         stmt = select(table).where(table.c.IsDeleted.is_(False))
         for name, value in equals.items():
             f = obj.field(name)
