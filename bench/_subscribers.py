@@ -33,6 +33,9 @@ class _Sub:
     last_id: int = 0
     in_order: bool = True
     first: float = 0.0
+    #: Events in the first reply: they arrived at ``first``, so a rate over the span
+    #: from ``first`` to ``last`` must not count them.
+    first_n: int = 0
     last: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
@@ -95,6 +98,7 @@ async def _poll(http: httpx.AsyncClient, url: str, sub: _Sub, events: int) -> No
             continue
         if not sub.got:
             sub.first = now
+            sub.first_n = len(ids)
         sub.last = now
         if ids[0] <= sub.last_id or any(b <= a for a, b in itertools.pairwise(ids)):
             sub.in_order = False
@@ -127,6 +131,7 @@ async def _main(url: str, token: str, channel: str, count: int, events: int, rep
     result = {
         "first": min(s.first for s in subs),
         "last": max(s.last for s in subs),
+        "after_first": sum(s.got - s.first_n for s in subs),
         "exact": all(s.in_order and s.got == events for s in subs),
         "got": [s.got for s in subs],
         "latencies": sorted(x for s in subs for x in s.latencies),

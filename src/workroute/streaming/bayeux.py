@@ -32,7 +32,11 @@ from workroute.kernel.errors import WorkrouteError
 from workroute.streaming.hub import EventHub, HubEvent
 
 TIMEOUT_MS = 110_000  # Salesforce's advice
-MAX_BATCH = 1000  # events in one response
+#: Events in one response, per subscription. The encoded events are shared with the
+#: hub, so a big reply costs the join, not copies per subscriber; per-reply overhead
+#: is what limits fan-out (bench streaming, 100 subscribers: 1,000 gave 4,580 events/s
+#: each, 10,000 gave 11,150).
+MAX_BATCH = 10_000
 MAX_MESSAGES = 100  # messages in one request
 
 Json = dict[str, Any]
