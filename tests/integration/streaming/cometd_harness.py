@@ -9,8 +9,8 @@ replay id seen remembered per channel), as Salesforce's cometdReplayExtension do
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,7 +23,6 @@ from aiocometd_ng.extensions import AuthExtension, Extension
 from workroute.api.app import create_app
 from workroute.org import Org
 from workroute.store.events import Event
-from workroute.testing.server import free_port
 
 Payload = list[dict[str, Any]]
 Headers = dict[str, str]
@@ -103,21 +102,23 @@ class LiveServer:
 def live_server(org: Org) -> Iterator[LiveServer]:
     """``create_app(org)`` under uvicorn on a free loopback port, in this process (so
     the test reaches the org directly)."""
-    port = free_port()
-    config = uvicorn.Config(create_app(org), host="127.0.0.1", port=port, log_level="warning")
+    # The socket listens before the server thread starts: connections made before
+    # uvicorn accepts wait in the backlog, so nothing polls for start-up.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(org), log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:  # start-up, not test logic: poll until it listens
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
     try:
         yield LiveServer(org=org, url=f"http://127.0.0.1:{port}")
     finally:
         server.should_exit = True
         thread.join(timeout=20)
+        sock.close()
 
 
 async def receive(client: Client, count: int, *, timeout: float = 20.0) -> list[dict[str, Any]]:

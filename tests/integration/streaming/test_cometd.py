@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -22,6 +23,7 @@ from tests.integration.streaming.cometd_harness import (
 )
 from workroute.kernel.clock import ManualClock
 from workroute.metadata.deploy import deploy_source
+from workroute.streaming import bayeux
 
 CHANNEL = "/topic/Accounts"
 SHARING = Path(__file__).resolve().parents[2] / "fixtures" / "deploy" / "sharing"
@@ -225,3 +227,66 @@ def test_bad_requests_get_bayeux_errors(live: LiveServer, api: Api) -> None:
     )
     assert publish.json()[0]["error"] == "403::Publish denied"
     assert live.org.events.read() == []
+
+
+def _raw(live: LiveServer, api: Api) -> Callable[[dict[str, object]], list[dict[str, Any]]]:
+    """One Bayeux message per request, with the API user's token (no client library
+    in the way, so each reply is seen as it is)."""
+    headers = {"Authorization": f"Bearer {api.token()}"}
+
+    def post(message: dict[str, object]) -> list[dict[str, Any]]:
+        resp = httpx.post(live.cometd(), json=[message], headers=headers, timeout=30)
+        assert resp.status_code == 200, resp.text
+        replies: list[dict[str, Any]] = resp.json()
+        return replies
+
+    return post
+
+
+def _raw_subscriber(
+    post: Callable[[dict[str, object]], list[dict[str, Any]]], *channels: str
+) -> dict[str, object]:
+    """Handshake, first connect and a replay -2 subscription to each of ``channels``;
+    returns the connect message to poll with."""
+    client_id = post(_handshake())[0]["clientId"]
+    connect = {"channel": "/meta/connect", "clientId": client_id, "connectionType": "long-polling"}
+    post(connect)
+    for channel in channels:
+        subscribed = post(
+            {
+                "channel": "/meta/subscribe",
+                "clientId": client_id,
+                "subscription": channel,
+                "ext": {"replay": {channel: -2}},
+            }
+        )
+        assert subscribed[0]["successful"], subscribed
+    return connect
+
+
+def test_a_backlog_larger_than_a_reply_comes_in_order_over_several_connects(
+    live: LiveServer, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bayeux, "MAX_BATCH", 3)
+    live.publish(CHANNEL, *(f"n{i}" for i in range(7)))
+    post = _raw(live, api)
+    connect = _raw_subscriber(post, CHANNEL)
+    batches = [names([m for m in post(connect) if m["channel"] == CHANNEL]) for _ in range(3)]
+    assert batches == [["n0", "n1", "n2"], ["n3", "n4", "n5"], ["n6"]]
+
+
+def test_a_reply_is_bounded_across_all_of_a_clients_subscriptions(
+    live: LiveServer, api: Api, admin: Caller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin.create(
+        "PushTopic", {"Name": "Contacts", "Query": "SELECT Id, Name FROM Contact", "ApiVersion": 62}
+    )
+    monkeypatch.setattr(bayeux, "MAX_BATCH", 4)
+    live.publish(CHANNEL, "a0", "a1", "a2")
+    live.publish("/topic/Contacts", "c0", "c1", "c2")
+    post = _raw(live, api)
+    connect = _raw_subscriber(post, CHANNEL, "/topic/Contacts")
+    first = [m for m in post(connect) if m["channel"] != "/meta/connect"]
+    second = [m for m in post(connect) if m["channel"] != "/meta/connect"]
+    assert len(first) == 4 and len(second) == 2
+    assert sorted(names(first + second)) == ["a0", "a1", "a2", "c0", "c1", "c2"]
