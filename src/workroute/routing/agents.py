@@ -7,15 +7,13 @@ plus the item's units stay within C, and never holds more than
 :data:`MAX_OPEN_ITEMS` items. Capacity 6 and weight 2 make three items, the fourth
 waits; a percentage of 100 fills the agent.
 
-The pool keeps, per channel, (channel, queue) and (channel, skill), heaps of the agents who
-could take work there, best first for each routing model. Entries are never updated
-in place: an agent's change bumps its version and pushes fresh entries, and stale ones
-are dropped when they reach the top.
+The pool keeps, per (channel), (channel, queue) and (channel, skill), a ranking of the
+agents with room there, best first for each routing model (:mod:`ranking`), and moves
+an agent in every ranking they are in as soon as their load or idle time changes.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,20 +21,15 @@ from datetime import datetime
 from typing import Any
 
 from workroute.routing.model import RoutingModel
+from workroute.routing.ranking import Ranking, Standing
 
 #: seed/issue: an agent never holds more than 100 open items.
 MAX_OPEN_ITEMS = 100
 #: Slack for float sums of weights and percentages at the capacity bound.
 EPSILON = 1e-9
 
-#: (channel id, "c", "") / (.., "q", queue) / (.., "s", skill) / (.., "s2", "a|b": two skills)
+#: (channel id, "c", "") / (.., "q", queue) / (.., "s", skill) / (.., "u", user)
 IndexKey = tuple[str, str, str]
-
-
-def pair_key(channel_id: str, a: str, b: str) -> IndexKey:
-    """The index key of the agents holding both skills ``a`` and ``b``."""
-    lo, hi = (a, b) if a < b else (b, a)
-    return (channel_id, "s2", f"{lo}|{hi}")
 
 
 @dataclass(slots=True, eq=False)
@@ -70,17 +63,22 @@ class Loads(dict[str, Load]):
     date on every change: the router reads them for each candidate it looks at, far
     more often than loads change."""
 
-    __slots__ = ("percent", "weight")
+    __slots__ = ("owner", "percent", "weight")
 
     def __init__(self) -> None:
         super().__init__()
         self.weight = 0.0
         self.percent = 0.0
+        #: The agent these are the loads of: they move in the pool's rankings on change.
+        self.owner: Agent | None = None
 
     def _sum(self) -> None:
         # Summed afresh (at most MAX_OPEN_ITEMS terms), so no rounding error builds up.
         self.weight = sum(ld.weight for ld in self.values())
         self.percent = sum(ld.percent for ld in self.values())
+        owner = self.owner
+        if owner is not None and owner.pool is not None:
+            owner.pool.refile(owner)
 
     def __setitem__(self, key: str, value: Load) -> None:
         super().__setitem__(key, value)
@@ -121,12 +119,12 @@ class Agent:
     channel_ids: frozenset[str]
     capacity: float
     presence_id: str
-    #: When the agent last received work, or came online: the routing tie-break.
+    #: When the agent last received work, or came online: the routing tie-break. Set
+    #: it through :meth:`take` (or before ``AgentPool.put``), which re-ranks the agent.
     idle_since: datetime
     loads: Loads = field(default_factory=Loads)
     skills: dict[str, float] = field(default_factory=dict)
     queues: frozenset[str] = frozenset()
-    version: int = 0
     #: The index keys the agent is filed under (as of the last ``AgentPool.put``).
     keys: tuple[IndexKey, ...] = ()
     #: Presence statistics of the current status session (UserServicePresence):
@@ -136,6 +134,28 @@ class Agent:
     unit_seconds: float = 0.0
     idle_seconds: float = 0.0
     at_capacity_seconds: float = 0.0
+    #: The pool the agent is filed in, and where: (LeastActive score, MostAvailable
+    #: score, idle since) in every ranking of their keys, or None while they have no room.
+    pool: AgentPool | None = field(default=None, init=False, repr=False)
+    filed: Standing | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.loads.owner = self
+
+    def take(self, load: Load, now: datetime) -> None:
+        """Give the agent work at ``now``: the statistics are brought up to date at the
+        old workload, the agent has received work now, and the pool re-ranks them."""
+        self.accumulate(now)
+        self.idle_since = now
+        self.loads[load.work_id] = load
+
+    def standing(self) -> Standing | None:
+        """Where the agent ranks now (see ``filed``)."""
+        loads, c = self.loads, self.capacity
+        free = c - (loads.weight + loads.percent * c / 100.0)
+        if len(loads) >= MAX_OPEN_ITEMS or free <= EPSILON:
+            return None
+        return (float(len(loads)), -free, self.idle_since.timestamp())
 
     def accumulate(self, now: datetime) -> None:
         """Bring the session statistics up to ``now`` at the current workload; call it
@@ -186,31 +206,20 @@ class Agent:
         return round(self.used, 6)
 
 
-_Entry = tuple[float, float, str, int]  # (score, idle since, user id, version)
+#: Which score of ``Agent.filed`` a model's rankings order by.
+_SLOT = {RoutingModel.LEAST_ACTIVE: 0, RoutingModel.MOST_AVAILABLE: 1}
 
 
 class AgentPool:
-    """The online agents and their per-queue and per-skill heaps.
-
-    Heap entries are (score, idle since, user id, version), lower first. ``touch``
-    (an agent who may now take more: a release, a login, new skills) bumps the
-    agent's version, which retires their old entries, and pushes fresh ones. Work
-    added to an agent only makes their score worse, so it needs no call here:
-    their entry stays, a little optimistic, and is re-filed with the true
-    score when it reaches the top of a heap. An entry above its true place is only
-    ever looked at early, never skipped, so the order the router sees is exact.
-    """
+    """The online agents, who is filed under which key, and the rankings of the keys
+    work has asked for (built on first use from the key's members, then kept up to
+    date: :meth:`refile` runs on every change of an agent's load, through their
+    :class:`Loads`)."""
 
     def __init__(self) -> None:
         self.agents: dict[str, Agent] = {}
         self._members: dict[IndexKey, set[str]] = defaultdict(set)
-        self._heaps: dict[tuple[IndexKey, RoutingModel], list[_Entry]] = {}
-        #: Skill pairs someone asked for, by channel: (skill, skill, key). Agents are
-        #: not filed under pairs (an agent with k skills holds k(k-1)/2 of them);
-        #: a pair's heap is built from the two skills' members when first asked for,
-        #: and ``touch`` pushes to the pair heaps that exist.
-        self._pairs: dict[str, list[tuple[str, str, IndexKey]]] = defaultdict(list)
-        self._pair_size: dict[IndexKey, int] = {}
+        self._rankings: dict[IndexKey, Ranking] = {}
         #: Told of every agent who may now take work they could not before (the
         #: backlog wakes the lanes that wait on them).
         self.on_touch: Callable[[Agent], None] | None = None
@@ -232,57 +241,52 @@ class AgentPool:
     # -- changes -----------------------------------------------------------------
 
     def put(self, agent: Agent) -> None:
-        """Add an agent, or re-index one whose channels, queues or skills changed."""
+        """Add an agent, or re-index one whose channels, queues, skills or capacity
+        changed."""
         old = self.agents.get(agent.user_id)
         if old is not None:
-            for key in old.keys:
-                self._members[key].discard(old.user_id)
+            self._unfile(old)
         self.agents[agent.user_id] = agent
         agent.keys = tuple(self.keys_of(agent))
         for key in agent.keys:
             self._members[key].add(agent.user_id)
+        agent.pool = self
         self.touch(agent)
 
     def remove(self, user_id: str) -> Agent | None:
         agent = self.agents.pop(user_id, None)
         if agent is not None:
-            agent.version += 1
-            for key in agent.keys:
-                self._members[key].discard(user_id)
+            self._unfile(agent)
         return agent
 
+    def _unfile(self, agent: Agent) -> None:
+        self._move(agent, None)
+        for key in agent.keys:
+            self._members[key].discard(agent.user_id)
+        agent.pool = None
+
     def touch(self, agent: Agent) -> None:
-        """The agent's load or standing changed in any way: file them afresh."""
-        agent.version += 1
+        """The agent may take more than before (a release, a login, new skills): make
+        sure they are ranked as they stand, and wake the work that waits on them."""
+        self.refile(agent)
         if self.on_touch is not None:
             self.on_touch(agent)
-        if not _has_room(agent):
-            return  # takes nothing until something is released (touched again)
-        for key in self._filed_under(agent):
-            for model in (RoutingModel.LEAST_ACTIVE, RoutingModel.MOST_AVAILABLE):
-                heap = self._heaps.get((key, model))
-                if heap is not None:
-                    heapq.heappush(heap, _entry(agent, model))
-                    if len(heap) > 4 * self._size(key) + 64:
-                        self._rebuild(key, model)
 
-    def _filed_under(self, agent: Agent) -> Iterator[IndexKey]:
-        yield from agent.keys
-        skills = agent.skills
-        for ch in agent.channel_ids:
-            for a, b, key in self._pairs.get(ch, ()):
-                if a in skills and b in skills:
-                    yield key
+    def refile(self, agent: Agent) -> None:
+        """Move the agent to where they stand now in every ranking of their keys."""
+        new = agent.standing()
+        if new != agent.filed:
+            self._move(agent, new)
 
-    def _size(self, key: IndexKey) -> int:
-        if key[1] == "s2":
-            return self._pair_size.get(key, 0)
-        return len(self._members.get(key) or ())
+    def _move(self, agent: Agent, new: Standing | None) -> None:
+        old, uid, rankings = agent.filed, agent.user_id, self._rankings
+        for key in agent.keys:
+            ranking = rankings.get(key)
+            if ranking is not None:
+                ranking.move(uid, old, new)
+        agent.filed = new
 
     def members(self, key: IndexKey) -> set[str]:
-        if key[1] == "s2":
-            a, b = key[2].split("|")
-            return self.members((key[0], "s", a)) & self.members((key[0], "s", b))
         return self._members.get(key) or set()
 
     # -- choosing ----------------------------------------------------------------
@@ -301,65 +305,29 @@ class AgentPool:
         the agent idle longest (who received work longest ago, or came online
         longest ago if they have had none since), then to the lower user id.
         """
-        heap = self._heaps.get((key, model))
-        if heap is None:
-            heap = self._rebuild(key, model)
+        slot = _SLOT[model]
+        ranking = self._rankings.get(key)
+        if ranking is None or not ranking.has(slot):
+            ranking = self._build(key, slot)
         agents = self.agents
-        least_active = model is RoutingModel.LEAST_ACTIVE
-        bounded = not least_active and not percent
-        popped: list[_Entry] = []
-        found: Agent | None = None
-        try:
-            while heap:
-                entry = heap[0]
-                agent = agents.get(entry[2])
-                if agent is None or agent.version != entry[3]:
-                    heapq.heappop(heap)  # retired by a newer entry, or offline
-                    continue
+        bounded = model is RoutingModel.MOST_AVAILABLE and not percent
+        for score, bucket in ranking.buckets(slot):
+            if bounded and EPSILON - score < weight:
+                break  # score is minus the free units: nobody from here on has room
+            for _idle, uid in bucket:
+                agent = agents[uid]
                 loads, c = agent.loads, agent.capacity
-                used = loads.weight + loads.percent * c / 100.0
-                if len(loads) >= MAX_OPEN_ITEMS or c - used <= EPSILON:
-                    heapq.heappop(heap)  # full: back when something is released
-                    continue
-                score = float(len(loads)) if least_active else used - c
-                idle = agent.idle_since.timestamp()
-                if entry[0] != score or entry[1] != idle:
-                    heapq.heapreplace(heap, (score, idle, entry[2], entry[3]))
-                    continue  # was optimistic: filed again at its true place
-                if bounded and c - used + EPSILON < weight:
-                    break  # nobody below has more room
-                popped.append(heapq.heappop(heap))
                 if loads.weight + weight + (
                     loads.percent + percent
                 ) * c / 100.0 <= c + EPSILON and accept(agent):
-                    found = agent
-                    break
-        finally:
-            for e in popped:
-                heapq.heappush(heap, e)
-        return found
+                    return agent
+        return None
 
-    def _rebuild(self, key: IndexKey, model: RoutingModel) -> list[_Entry]:
-        members = self.members(key)
-        if key[1] == "s2":
-            if key not in self._pair_size:
-                first, second = key[2].split("|")
-                self._pairs[key[0]].append((first, second, key))
-            self._pair_size[key] = len(members)
-        heap = [
-            _entry(a, model)
-            for uid in members
-            if (a := self.agents.get(uid)) is not None and _has_room(a)
-        ]
-        heapq.heapify(heap)
-        self._heaps[(key, model)] = heap
-        return heap
-
-
-def _has_room(agent: Agent) -> bool:
-    return agent.open_count < MAX_OPEN_ITEMS and agent.free > EPSILON
-
-
-def _entry(agent: Agent, model: RoutingModel) -> _Entry:
-    score = float(agent.open_count) if model is RoutingModel.LEAST_ACTIVE else -agent.free
-    return (score, agent.idle_since.timestamp(), agent.user_id, agent.version)
+    def _build(self, key: IndexKey, slot: int) -> Ranking:
+        ranking = self._rankings.setdefault(key, Ranking())
+        agents = self.agents
+        ranking.start(
+            slot,
+            ((uid, filed) for uid in self.members(key) if (filed := agents[uid].filed) is not None),
+        )
+        return ranking

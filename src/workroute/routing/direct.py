@@ -123,9 +123,7 @@ def assign(
     agent = engine.pool.get(user_id)
     if agent is not None:
         previous = agent.used
-        agent.accumulate(now)
-        agent.loads[work_id] = load
-        agent.idle_since = now
+        agent.take(load, now)
         engine.pool.touch(agent)
         events.append(workload_event(agent, previous))
     timeout = int(row.get("PushTimeout") or 0)  # type: ignore[call-overload]

@@ -232,15 +232,14 @@ class OmniEngine:
             def assign(item: Pending, agent: Agent) -> None:
                 work_id = self.new_work_id()
                 item.work_id = work_id
-                agent.accumulate(now)
-                agent.loads[work_id] = Load(
+                load = Load(
                     work_id=work_id,
                     work_item_id=item.work_item_id,
                     channel_id=item.channel_id,
                     weight=item.weight,
                     percent=item.percent,
                 )
-                agent.idle_since = now
+                agent.take(load, now)
                 # Worse only: the pool re-files them lazily (AgentPool docstring).
 
             decisions = self.router.route(assign, limit=limit)

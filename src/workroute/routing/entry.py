@@ -398,7 +398,6 @@ def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
         agent = engine.pool.get(user_id)
         assert agent is not None  # checked before the save
         previous = agent.used
-        agent.accumulate(now)
         load = Load(
             work_id=str(rec["Id"]),
             work_item_id=str(rec["WorkItemId"]),
@@ -407,8 +406,7 @@ def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
             percent=_float(rec.get("CapacityPercentage")),
             skip_check=bool(rec.get("ShouldSkipCapacityCheck")),
         )
-        agent.loads[load.work_id] = load
-        agent.idle_since = now
+        agent.take(load, now)
         engine.pool.touch(agent)
         psr_id = str(rec["PendingServiceRoutingId"]) if rec.get("PendingServiceRoutingId") else None
         loads.append(load_row(user_id, psr_id, load))

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from workroute.routing.agents import Agent, AgentPool, IndexKey, pair_key
+from workroute.routing.agents import Agent, AgentPool, IndexKey
 from workroute.routing.backlog import Backlog, Pending
 from workroute.routing.model import RoutingType
 
@@ -108,10 +108,7 @@ class Router:
         """The pool key of the agents who could take ``item`` (any of them has it)."""
         if item.preferred_required and item.preferred_user_id:
             return (item.channel_id, "u", item.preferred_user_id)
-        key = self._key(item)
-        if key[1] == "s2":  # agents are filed under single skills: wait on one of them
-            return (key[0], "s", key[2].split("|")[0])
-        return key
+        return self._key(item)
 
     def choose(self, item: Pending, trace: Trace | None = None) -> Agent | None:
         trace = trace or Trace(model=item.model.value, tier="")
@@ -136,16 +133,28 @@ class Router:
             tiers.append(("all declined", last))
             if last:
                 tiers.append(("only the last decliner", frozenset()))
+        queue = item.queue_id if item.routing_type is RoutingType.QUEUE_BASED else None
+        needs = [] if queue else [(s.skill_id, s.level) for s in item.active_skills()]
+        passed = trace.passed_over
         for name, excluded in tiers:
-
+            # _fit_reason, inlined: it runs for every candidate looked at.
             def accept(agent: Agent, excluded: frozenset[str] = excluded) -> bool:
-                if agent.user_id in excluded:
-                    _note(trace, agent.user_id, "declined")
+                uid = agent.user_id
+                if uid in excluded:
+                    _note(trace, uid, "declined")
                     return False
-                reason = self._fit_reason(item, agent)
-                if reason is not None:
-                    _note(trace, agent.user_id, reason)
+                if queue is not None:
+                    if queue in agent.queues:
+                        return True
+                    _note(trace, uid, "not in queue")
                     return False
+                held = agent.skills
+                for skill_id, level in needs:
+                    have = held.get(skill_id)
+                    if have is None or have < level:
+                        if len(passed) < TRACE_LIMIT:
+                            passed.append((uid, _skill_reason(skill_id, level, have)))
+                        return False
                 return True
 
             agent = self.pool.best(key, item.model, item.weight, item.percent, accept)
@@ -175,10 +184,8 @@ class Router:
             return None if item.queue_id in agent.queues else "not in queue"
         for need in item.active_skills():
             level = agent.skills.get(need.skill_id)
-            if level is None:
-                return f"missing skill {need.skill_id}"
-            if level < need.level:
-                return f"skill {need.skill_id} level {level:g} < {need.level:g}"
+            if level is None or level < need.level:
+                return _skill_reason(need.skill_id, need.level, level)
         return None
 
     def _key(self, item: Pending) -> IndexKey:
@@ -190,10 +197,17 @@ class Router:
             return (ch, "c", "")
         if len(skills) == 1:
             return (ch, "s", skills[0].skill_id)
-        # The agents holding the two rarest skills: the fewest to look through.
+        # The holders of the rarest skill are the fewest to look through; the others
+        # are checked on each candidate (``_fit_reason``).
         members = self.pool.members
-        a, b = sorted(skills, key=lambda s: len(members((ch, "s", s.skill_id))))[:2]
-        return pair_key(ch, a.skill_id, b.skill_id)
+        rarest = min(skills, key=lambda s: (len(members((ch, "s", s.skill_id))), s.skill_id))
+        return (ch, "s", rarest.skill_id)
+
+
+def _skill_reason(skill_id: str, level: float, held: float | None) -> str:
+    if held is None:
+        return f"missing skill {skill_id}"
+    return f"skill {skill_id} level {held:g} < {level:g}"
 
 
 def _note(trace: Trace, user_id: str, reason: str) -> None:

@@ -1,8 +1,8 @@
 """The router's indexes against the rules written out plainly.
 
 The router keeps lanes of waiting work (ready, or stuck until an agent who could help
-may take more), per-key heaps of agents with lazily re-filed entries, and heaps for
-pairs of skills. None of that may change a decision. Here random sequences of
+may take more) and per-key rankings of agents moved on every change of load. None
+of that may change a decision. Here random sequences of
 logins, logouts, releases, declines, skill drops and new work are applied to a
 :class:`Router`; before every routing pass the state is copied, and the same pass is
 made by brute force over the copy from the rules in ``router.py``'s docstring:
@@ -262,15 +262,14 @@ class World:
             self.n += 1
             work_id = f"0Bz{self.n:05d}"
             item.work_id = work_id
-            agent.loads[work_id] = Load(
+            load = Load(
                 work_id=work_id,
                 work_item_id=item.work_item_id,
                 channel_id=item.channel_id,
                 weight=item.weight,
                 percent=item.percent,
             )
-            agent.idle_since = now
-            # Worse only: the pool re-files them lazily (AgentPool docstring).
+            agent.take(load, now)
 
         return [(d.item.psr_id, d.agent.user_id) for d in self.router.route(assign, limit=limit)]
 
