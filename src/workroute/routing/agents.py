@@ -14,6 +14,7 @@ an agent in every ranking they are in as soon as their load or idle time changes
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,8 @@ class Agent:
     #: score, idle since) in every ranking of their keys, or None while they have no room.
     pool: AgentPool | None = field(default=None, init=False, repr=False)
     filed: Standing | None = field(default=None, init=False, repr=False)
+    #: Which entries of the rankings are the agent's (``ranking`` module docstring).
+    stamp: int = field(default=-1, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.loads.owner = self
@@ -220,6 +223,7 @@ class AgentPool:
         self.agents: dict[str, Agent] = {}
         self._members: dict[IndexKey, set[str]] = defaultdict(set)
         self._rankings: dict[IndexKey, Ranking] = {}
+        self._stamps = itertools.count()
         #: Told of every agent who may now take work they could not before (the
         #: backlog wakes the lanes that wait on them).
         self.on_touch: Callable[[Agent], None] | None = None
@@ -279,12 +283,17 @@ class AgentPool:
             self._move(agent, new)
 
     def _move(self, agent: Agent, new: Standing | None) -> None:
-        old, uid, rankings = agent.filed, agent.user_id, self._rankings
+        left, uid, rankings = agent.filed is not None, agent.user_id, self._rankings
+        agent.stamp = stamp = next(self._stamps)
         for key in agent.keys:
             ranking = rankings.get(key)
             if ranking is not None:
-                ranking.move(uid, old, new)
+                ranking.move(uid, left, new, stamp)
         agent.filed = new
+
+    def _stamp_of(self, user_id: str) -> int | None:
+        agent = self.agents.get(user_id)
+        return None if agent is None else agent.stamp
 
     def members(self, key: IndexKey) -> set[str]:
         return self._members.get(key) or set()
@@ -307,20 +316,23 @@ class AgentPool:
         """
         slot = _SLOT[model]
         ranking = self._rankings.get(key)
-        if ranking is None or not ranking.has(slot):
+        if ranking is None or not ranking.has(slot) or ranking.needs_rebuild(slot):
             ranking = self._build(key, slot)
         agents = self.agents
         bounded = model is RoutingModel.MOST_AVAILABLE and not percent
-        for score, bucket in ranking.buckets(slot):
-            if bounded and EPSILON - score < weight:
-                break  # score is minus the free units: nobody from here on has room
-            for _idle, uid in bucket:
+        candidates = ranking.candidates(slot, self._stamp_of)
+        try:
+            for score, uid in candidates:
+                if bounded and EPSILON - score < weight:
+                    break  # score is minus the free units: nobody from here on has room
                 agent = agents[uid]
                 loads, c = agent.loads, agent.capacity
                 if loads.weight + weight + (
                     loads.percent + percent
                 ) * c / 100.0 <= c + EPSILON and accept(agent):
                     return agent
+        finally:
+            candidates.close()
         return None
 
     def _build(self, key: IndexKey, slot: int) -> Ranking:
@@ -328,6 +340,10 @@ class AgentPool:
         agents = self.agents
         ranking.start(
             slot,
-            ((uid, filed) for uid in self.members(key) if (filed := agents[uid].filed) is not None),
+            (
+                (uid, filed, a.stamp)
+                for uid in self.members(key)
+                if (filed := (a := agents[uid]).filed) is not None
+            ),
         )
         return ranking

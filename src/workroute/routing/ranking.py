@@ -5,22 +5,55 @@ routing model's order, best first: by score (lower first: open items for
 LeastActive, minus the free units for MostAvailable), then by when they became idle
 (earlier first), then by user id. Each order is a bucket queue: scores are few and
 mostly whole numbers (work weighs whole units, agents hold at most 100 items), so
-each score has a list of (idle since, user id) kept sorted, and the scores in use
-are kept sorted too.
+each score has a list of entries (idle since, user id, stamp) kept sorted, and the
+scores in use are kept sorted too.
 
-An agent's change moves them from one bucket to another in each order: binary
-searches and list insertions, in C. Reading an order never changes it, so the router
-can look at as many candidates as it likes without putting any back.
+Every move of an agent gets a new stamp from the pool and adds an entry with it; the
+entry the agent leaves stays where it is, dead, since only the entry holding the
+agent's current stamp is theirs. Agents move on every assignment, to the end of
+their new bucket (they received work just now, so they are idle the shortest), which
+makes a move one append per order. Dead entries are skipped when read, dropped when
+they lead their bucket, and the order is rebuilt when they outnumber the live ones.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 #: Where an agent stands: (LeastActive score, MostAvailable score, idle since).
 Standing = tuple[float, float, float]
-Bucket = list[tuple[float, str]]
+Entry = tuple[float, str, int]  # (idle since, user id, stamp)
+Bucket = list[Entry]
+#: The stamp of the user's current entry, or None if they are not ranked.
+StampOf = Callable[[str], "int | None"]
+
+
+class _Order:
+    __slots__ = ("buckets", "dead", "scores", "size")
+
+    def __init__(self) -> None:
+        self.buckets: dict[float, Bucket] = {}
+        self.scores: list[float] = []
+        self.size = 0
+        self.dead = 0
+
+    def add(self, score: float, entry: Entry) -> None:
+        self.size += 1
+        bucket = self.buckets.get(score)
+        if bucket is None:
+            self.buckets[score] = [entry]
+            insort(self.scores, score)
+        elif bucket[-1] < entry:
+            bucket.append(entry)  # the usual case: the agent received work just now
+        else:
+            insort(bucket, entry)
+
+    def drop_bucket(self, score: float) -> None:
+        bucket = self.buckets.pop(score)
+        self.size -= len(bucket)
+        self.dead -= len(bucket)
+        del self.scores[bisect_left(self.scores, score)]
 
 
 class Ranking:
@@ -30,61 +63,65 @@ class Ranking:
     __slots__ = ("_orders",)
 
     def __init__(self) -> None:
-        #: Per slot: (score -> bucket, sorted scores), or None while nobody asked.
-        self._orders: list[tuple[dict[float, Bucket], list[float]] | None] = [None, None]
+        self._orders: list[_Order | None] = [None, None]
 
     def has(self, slot: int) -> bool:
         return self._orders[slot] is not None
 
-    def start(self, slot: int, agents: Iterator[tuple[str, Standing]]) -> None:
-        """Begin keeping the order of ``slot`` over these agents."""
-        buckets: dict[float, Bucket] = {}
-        for user_id, standing in agents:
-            buckets.setdefault(standing[slot], []).append((standing[2], user_id))
+    def start(self, slot: int, agents: Iterator[tuple[str, Standing, int]]) -> None:
+        """Keep the order of ``slot`` over these (user id, standing, stamp), afresh."""
+        order = _Order()
+        buckets = order.buckets
+        for user_id, standing, stamp in agents:
+            buckets.setdefault(standing[slot], []).append((standing[2], user_id, stamp))
+            order.size += 1
         for bucket in buckets.values():
             bucket.sort()
-        self._orders[slot] = (buckets, sorted(buckets))
+        order.scores = sorted(buckets)
+        self._orders[slot] = order
 
-    def move(self, user_id: str, old: Standing | None, new: Standing | None) -> None:
-        """The agent stood at ``old`` (None: not ranked) and stands at ``new`` now."""
+    def move(self, user_id: str, left: bool, new: Standing | None, stamp: int) -> None:
+        """The agent's ranked entry (if ``left``) is dead; they stand at ``new`` now
+        (None: not ranked), under ``stamp``."""
         for slot, order in enumerate(self._orders):
             if order is None:
                 continue
-            buckets, scores = order
-            if old is not None:
-                score, entry = old[slot], (old[2], user_id)
-                bucket = buckets.get(score)
-                if bucket is not None:
-                    i = bisect_left(bucket, entry)
-                    if i < len(bucket) and bucket[i] == entry:
-                        if len(bucket) == 1:
-                            del buckets[score]
-                            del scores[bisect_left(scores, score)]
-                        else:
-                            del bucket[i]
+            if left:
+                order.dead += 1
             if new is not None:
-                score, entry = new[slot], (new[2], user_id)
-                bucket = buckets.get(score)
-                if bucket is None:
-                    buckets[score] = [entry]
-                    insort(scores, score)
-                elif bucket[-1] < entry:
-                    bucket.append(entry)  # the usual case: the agent received work just now
-                else:
-                    insort(bucket, entry)
+                order.add(new[slot], (new[2], user_id, stamp))
 
-    def buckets(self, slot: int) -> Iterator[tuple[float, Bucket]]:
-        """(score, [(idle since, user id), ...]) of ``slot``'s order, best first. Read
-        only, and the ranking must not change meanwhile."""
+    def needs_rebuild(self, slot: int) -> bool:
+        order = self._orders[slot]
+        return order is not None and order.dead > order.size - order.dead + 64
+
+    def candidates(self, slot: int, stamp_of: StampOf) -> Iterator[tuple[float, str]]:
+        """(score, user id) of the live entries of ``slot``'s order, best first. Dead
+        entries met at the head of a bucket are dropped on the way; nothing else may
+        change the ranking while this runs."""
         order = self._orders[slot]
         if order is None:
             return
-        buckets, scores = order
-        for score in scores:
-            yield score, buckets[score]
-
-    def order(self, slot: int) -> Iterator[str]:
-        """User ids in ``slot``'s order, best first."""
-        for _score, bucket in self.buckets(slot):
-            for _idle, user_id in bucket:
-                yield user_id
+        buckets, scores = order.buckets, order.scores
+        empty: list[float] = []
+        try:
+            for score in scores:
+                bucket = buckets[score]
+                leading = 0  # dead entries before the first live one
+                try:
+                    for i, (_idle, user_id, stamp) in enumerate(bucket):
+                        if stamp_of(user_id) != stamp:
+                            if leading == i:
+                                leading += 1
+                            continue
+                        yield score, user_id
+                finally:
+                    if leading == len(bucket):
+                        empty.append(score)
+                    elif leading:
+                        del bucket[:leading]
+                        order.size -= leading
+                        order.dead -= leading
+        finally:
+            for score in empty:
+                order.drop_bucket(score)
