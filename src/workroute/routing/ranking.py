@@ -29,6 +29,19 @@ Bucket = list[Entry]
 StampOf = Callable[[str], "int | None"]
 
 
+def _place_from_end(bucket: Bucket, entry: Entry) -> int:
+    """Where ``entry`` goes in ``bucket``, searched from the end (galloping back, then
+    a binary search). Entries mostly join near the end: agents who received work in
+    the same pass share its time and are ordered by user id among themselves, and the
+    end of a bucket is what is in the cache."""
+    hi, step = len(bucket) - 1, 1  # bucket[hi] > entry
+    lo = hi - 1
+    while lo >= 0 and bucket[lo] > entry:
+        hi, step = lo, step * 2
+        lo = hi - step
+    return bisect_left(bucket, entry, max(lo, 0), hi)
+
+
 class _Order:
     __slots__ = ("buckets", "dead", "scores", "size")
 
@@ -45,9 +58,9 @@ class _Order:
             self.buckets[score] = [entry]
             insort(self.scores, score)
         elif bucket[-1] < entry:
-            bucket.append(entry)  # the usual case: the agent received work just now
+            bucket.append(entry)  # the agent received work just now, after the others
         else:
-            insort(bucket, entry)
+            bucket.insert(_place_from_end(bucket, entry), entry)
 
     def drop_bucket(self, score: float) -> None:
         bucket = self.buckets.pop(score)
