@@ -73,6 +73,7 @@ from workroute.orchestration.vocabulary import (
     StepCompletion,
     StepStart,
 )
+from workroute.schema.model import ObjectDef
 from workroute.store.hooks import Operation, SaveContext
 from workroute.store.timers import Timer, TimerSpec
 
@@ -188,7 +189,7 @@ class Orchestrator:
         self._advancing: set[str] = set()
 
     def install(self) -> None:
-        self.org.hooks.after_save(None, self._after_save)
+        self.org.hooks.after_save(None, self._after_save, wants=self._wants)
         self.org.timers.handle(TIMER_KIND, self._on_timer)
 
     # -- the automated process user ----------------------------------------------------
@@ -341,6 +342,11 @@ class Orchestrator:
                 self.schedule(str(run["Id"]))
 
     # -- record triggers -----------------------------------------------------------------
+
+    def _wants(self, obj: ObjectDef) -> bool:
+        """Saves :meth:`_after_save` looks at: of records running orchestrations are
+        about, and of objects whose saves start one."""
+        return obj.key_prefix in self._watched() or bool(self.flows.record_triggered(obj.name))
 
     def _after_save(self, ctx: SaveContext) -> None:
         if ctx.operation not in (Operation.INSERT, Operation.UPDATE):

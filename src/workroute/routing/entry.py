@@ -44,7 +44,8 @@ from workroute.routing.effects import (
 )
 from workroute.routing.engine import pending_from_row, push_key, push_timer, skill_needs
 from workroute.routing.model import CapacityModel, RoutingModel, RoutingType, WorkStatus
-from workroute.routing.setup import Channel, RoutingConfig
+from workroute.routing.setup import SETUP_OBJECTS, Channel, RoutingConfig
+from workroute.schema.model import ObjectDef
 from workroute.store.events import Event
 from workroute.store.hooks import Hooks, Operation, SaveContext
 
@@ -64,7 +65,9 @@ def install(engine: OmniEngine, hooks: Hooks) -> None:
     hooks.before_save("SkillRequirement", lambda ctx: _requirement_before(engine, ctx))
     hooks.before_save("AgentWork", lambda ctx: _work_before(engine, ctx))
     hooks.after_save("AgentWork", lambda ctx: _work_after(engine, ctx))
-    hooks.after_save(None, lambda ctx: _any_after(engine, ctx))
+    hooks.after_save(
+        None, lambda ctx: _any_after(engine, ctx), wants=lambda obj: _any_wants(engine, obj)
+    )
 
 
 # -- PendingServiceRouting -----------------------------------------------------------
@@ -429,6 +432,14 @@ def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
 
 
 # -- work records and setup -----------------------------------------------------------
+
+
+def _any_wants(engine: OmniEngine, obj: ObjectDef) -> bool:
+    """The saves :func:`_any_after` acts on: of the routing setup, and (but the
+    engine's own) of the records channels route."""
+    return obj.key in SETUP_OBJECTS or (
+        not engine.is_internal and obj.key in engine.routed_objects()
+    )
 
 
 def _any_after(engine: OmniEngine, ctx: SaveContext) -> None:

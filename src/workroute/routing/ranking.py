@@ -19,7 +19,7 @@ they lead their bucket, and the order is rebuilt when they outnumber the live on
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 
 #: Where an agent stands: (LeastActive score, MostAvailable score, idle since).
 Standing = tuple[float, float, float]
@@ -108,7 +108,7 @@ class Ranking:
         order = self._orders[slot]
         return order is not None and order.dead > order.size - order.dead + 64
 
-    def candidates(self, slot: int, stamp_of: StampOf) -> Iterator[tuple[float, str]]:
+    def candidates(self, slot: int, stamp_of: StampOf) -> Generator[tuple[float, str], None, None]:
         """(score, user id) of the live entries of ``slot``'s order, best first. Dead
         entries met at the head of a bucket are dropped on the way; nothing else may
         change the ranking while this runs."""

@@ -48,6 +48,10 @@ class SaveContext:
 
 
 Hook = Callable[[SaveContext], None]
+#: Whether a hook for every object has anything to do with saves of this one now
+#: (None: always). A hook that would return at once for the object says no, so a
+#: save nobody wants can skip what only hooks need (the stored rows, for updates).
+Wants = Callable[[ObjectDef], bool]
 
 
 class Hooks:
@@ -57,27 +61,55 @@ class Hooks:
         self._before: dict[str | None, list[Hook]] = defaultdict(list)
         self._after: dict[str | None, list[Hook]] = defaultdict(list)
         self._last: list[Hook] = []
+        self._wants: dict[Hook, Wants] = {}
 
-    def before_save(self, object_name: str | None, hook: Hook) -> None:
+    def before_save(
+        self, object_name: str | None, hook: Hook, *, wants: Wants | None = None
+    ) -> None:
         self._before[object_name.lower() if object_name else None].append(hook)
+        self._note_wants(object_name, hook, wants)
 
-    def after_save(self, object_name: str | None, hook: Hook) -> None:
+    def after_save(
+        self, object_name: str | None, hook: Hook, *, wants: Wants | None = None
+    ) -> None:
         self._after[object_name.lower() if object_name else None].append(hook)
+        self._note_wants(object_name, hook, wants)
 
-    def after_save_last(self, hook: Hook) -> None:
+    def after_save_last(self, hook: Hook, *, wants: Wants | None = None) -> None:
         """A hook for every object that runs after all other after-save hooks
         (workflow rules come after triggers in Salesforce's order of execution)."""
         self._last.append(hook)
+        self._note_wants(None, hook, wants)
+
+    def _note_wants(self, object_name: str | None, hook: Hook, wants: Wants | None) -> None:
+        if wants is not None:
+            if object_name:
+                raise ValueError("only a hook for every object says which objects it wants")
+            self._wants[hook] = wants
+
+    def _wanted(self, hooks: list[Hook], obj: ObjectDef) -> list[Hook]:
+        return [h for h in hooks if (w := self._wants.get(h)) is None or w(obj)]
 
     def run_before(self, ctx: SaveContext) -> None:
-        for hook in (*self._before.get(None, ()), *self._before.get(ctx.obj.key, ())):
+        for hook in (
+            *self._wanted(self._before.get(None, []), ctx.obj),
+            *self._before.get(ctx.obj.key, ()),
+        ):
             hook(ctx)
 
     def run_after(self, ctx: SaveContext) -> None:
-        for hook in (*self._after.get(None, ()), *self._after.get(ctx.obj.key, ()), *self._last):
+        for hook in (
+            *self._wanted(self._after.get(None, []), ctx.obj),
+            *self._after.get(ctx.obj.key, ()),
+            *self._wanted(self._last, ctx.obj),
+        ):
             hook(ctx)
 
     def has_any(self, obj: ObjectDef) -> bool:
-        return bool(self._last) or any(
-            self._before.get(k) or self._after.get(k) for k in (None, obj.key)
+        """Whether any hook has to see saves of ``obj`` now."""
+        if self._before.get(obj.key) or self._after.get(obj.key):
+            return True
+        return any(
+            self._wanted(hooks, obj)
+            for hooks in (self._before[None], self._after[None], self._last)
         )

@@ -149,7 +149,7 @@ class PushTopics:
     def install(self, hooks: Hooks) -> None:
         hooks.before_save(PUSH_TOPIC, self._check)
         hooks.after_save(PUSH_TOPIC, self._changed)
-        hooks.after_save(None, self._collect)
+        hooks.after_save(None, self._collect, wants=lambda obj: obj.key in self._by_object)
 
     def topics_for(self, object_name: str) -> tuple[Topic, ...]:
         """The active topics on an object, by name."""

@@ -120,7 +120,7 @@ class WorkflowEngine:
         self.flows: dict[str, FlowCallable] = {}
         #: Runs alerts, tasks, outbound messages... by action class (set by the org).
         self.action_runners: dict[type, ActionSink] = {}
-        store.hooks.after_save_last(self._after_save)
+        store.hooks.after_save_last(self._after_save, wants=lambda obj: obj.key in self._by_object)
         timers.handle(TIMER_KIND, self._run_timer)
 
     # -- definitions ---------------------------------------------------------------
