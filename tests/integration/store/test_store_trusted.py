@@ -6,7 +6,9 @@ runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
+from workroute.kernel.clock import ManualClock
 from workroute.kernel.errors import InvalidCrossReferenceKeyError, InvalidFieldError
 from workroute.org import Org
 from workroute.store.hooks import Operation, SaveContext
@@ -85,3 +87,50 @@ def test_get_many_reads_whole_rows_in_the_order_asked_past_one_statement(
     with_deleted = org.store.get_many("Account", [ids[5]], include_deleted=True)
     assert with_deleted[0]["IsDeleted"] is True
     assert org.store.get_many("Account", []) == []
+
+
+def test_a_trusted_update_nobody_wants_writes_without_reading(
+    org: Org, admin: str, clock: ManualClock
+) -> None:
+    """No hook wants Account saves: a trusted update writes the given fields and the
+    audit fields as they are, and reads no stored row first."""
+    [aid] = org.store.insert("Account", [{"Name": "Before", "Industry": "Energy"}], user_id=admin)
+    reads: list[str] = []
+
+    def note(_c: object, _cur: object, sql: str, *_: object) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and "Account" in sql:
+            reads.append(sql)
+
+    clock.advance(5)
+    event.listen(org.db.engine, "before_cursor_execute", note)
+    try:
+        with org.store.trusted():
+            org.store.update("Account", [{"Id": aid, "Name": "After"}], user_id=admin)
+    finally:
+        event.remove(org.db.engine, "before_cursor_execute", note)
+    assert reads == []
+    row = org.store.get("Account", aid)
+    assert (row["Name"], row["Industry"]) == ("After", "Energy")
+    assert row["LastModifiedDate"] > row["CreatedDate"]
+
+
+def test_a_hook_for_every_object_sees_only_the_objects_it_wants(org: Org, admin: str) -> None:
+    seen: list[str] = []
+    wanted = {"contact"}
+    org.hooks.after_save(
+        None, lambda ctx: seen.append(ctx.obj.name), wants=lambda obj: obj.key in wanted
+    )
+    [aid] = org.store.insert("Account", [{"Name": "A"}], user_id=admin)
+    org.store.insert("Contact", [{"LastName": "C", "AccountId": aid}], user_id=admin)
+    with org.store.trusted():
+        org.store.update("Account", [{"Id": aid, "Name": "B"}], user_id=admin)
+    assert seen == ["Contact"]
+    wanted.add("account")  # what a hook wants may change as the org changes
+    with org.store.trusted():
+        org.store.update("Account", [{"Id": aid, "Name": "C"}], user_id=admin)
+    assert seen == ["Contact", "Account"]
+
+
+def test_only_a_hook_for_every_object_says_what_it_wants(org: Org) -> None:
+    with pytest.raises(ValueError, match="every object"):
+        org.hooks.after_save("Account", lambda ctx: None, wants=lambda obj: True)
