@@ -28,6 +28,10 @@ _HORIZON_KEY = "event_horizon"
 _COLUMNS = ("topic", "user_id", "owner_id", "payload", "created_at")
 
 
+#: Built once: ``json.dumps`` with options builds an encoder on every call.
+_PAYLOAD = json.JSONEncoder(sort_keys=True, default=str)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
     """An event to publish. ``topic`` is its channel (``/topic/Name`` for PushTopic
@@ -77,7 +81,7 @@ class EventLog:
                 "topic": e.topic,
                 "user_id": e.user_id,
                 "owner_id": e.owner_id,
-                "payload": json.dumps(e.payload, sort_keys=True, default=str),
+                "payload": _PAYLOAD.encode(e.payload),
                 "created_at": now,
             }
             for e in events

@@ -55,10 +55,10 @@ def test_orders_are_exact_after_any_moves(seed: int) -> None:
         else:
             standing[u] = new
         for slot in (0, 1):
-            expected = sorted(standing, key=lambda v, s=slot: (standing[v][s], standing[v][2], v))
-            got = [v for _, v in ranking.candidates(slot, lambda v: stamp.get(v))]
+            expected = sorted(standing, key=lambda v: (standing[v][slot], standing[v][2], v))
+            got = [v for _, v in ranking.candidates(slot, stamp.get)]
             assert got == expected
-            again = [v for _, v in ranking.candidates(slot, lambda v: stamp.get(v))]
+            again = [v for _, v in ranking.candidates(slot, stamp.get)]
             assert again == expected
 
 
