@@ -291,10 +291,6 @@ class AgentPool:
                 ranking.move(uid, left, new, stamp)
         agent.filed = new
 
-    def _stamp_of(self, user_id: str) -> int | None:
-        agent = self.agents.get(user_id)
-        return None if agent is None else agent.stamp
-
     def members(self, key: IndexKey) -> set[str]:
         return self._members.get(key) or set()
 
@@ -320,7 +316,7 @@ class AgentPool:
             ranking = self._build(key, slot)
         agents = self.agents
         bounded = model is RoutingModel.MOST_AVAILABLE and not percent
-        candidates = ranking.candidates(slot, self._stamp_of)
+        candidates = ranking.candidates(slot, agents)
         try:
             for score, uid in candidates:
                 if bounded and EPSILON - score < weight:

@@ -9,24 +9,30 @@ each score has a list of entries (idle since, user id, stamp) kept sorted, and t
 scores in use are kept sorted too.
 
 Every move of an agent gets a new stamp from the pool and adds an entry with it; the
-entry the agent leaves stays where it is, dead, since only the entry holding the
-agent's current stamp is theirs. Agents move on every assignment, to the end of
+entry the agent leaves stays where it is, dead, since only the entries holding the
+agent's current stamp are theirs. Agents move on every assignment, to the end of
 their new bucket (they received work just now, so they are idle the shortest), which
-makes a move one append per order. Dead entries are skipped when read, dropped when
-they lead their bucket, and the order is rebuilt when they outnumber the live ones.
+makes a move one append per order. Dead entries are dropped when a read passes them,
+and the order is rebuilt when they outnumber the live ones.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
+from typing import Protocol
 
 #: Where an agent stands: (LeastActive score, MostAvailable score, idle since).
 Standing = tuple[float, float, float]
 Entry = tuple[float, str, int]  # (idle since, user id, stamp)
 Bucket = list[Entry]
-#: The stamp of the user's current entry, or None if they are not ranked.
-StampOf = Callable[[str], "int | None"]
+
+
+class Stamped(Protocol):
+    """An agent as a ranking sees them: the stamp of their current entries."""
+
+    @property
+    def stamp(self) -> int: ...
 
 
 def _place_from_end(bucket: Bucket, entry: Entry) -> int:
@@ -108,33 +114,39 @@ class Ranking:
         order = self._orders[slot]
         return order is not None and order.dead > order.size - order.dead + 64
 
-    def candidates(self, slot: int, stamp_of: StampOf) -> Generator[tuple[float, str], None, None]:
-        """(score, user id) of the live entries of ``slot``'s order, best first. Dead
-        entries met at the head of a bucket are dropped on the way; nothing else may
-        change the ranking while this runs."""
+    def candidates(
+        self, slot: int, agents: Mapping[str, Stamped]
+    ) -> Generator[tuple[float, str], None, None]:
+        """(score, user id) of the live entries of ``slot``'s order, best first (an
+        entry is live while ``agents`` holds its user with its stamp). The dead
+        entries passed on the way are dropped; nothing else may change the ranking
+        while this runs."""
         order = self._orders[slot]
         if order is None:
             return
-        buckets, scores = order.buckets, order.scores
+        buckets, scores, get = order.buckets, order.scores, agents.get
         empty: list[float] = []
         try:
             for score in scores:
                 bucket = buckets[score]
-                leading = 0  # dead entries before the first live one
+                kept: list[Entry] = []
+                visited = 0
                 try:
-                    for i, (_idle, user_id, stamp) in enumerate(bucket):
-                        if stamp_of(user_id) != stamp:
-                            if leading == i:
-                                leading += 1
+                    for entry in bucket:
+                        visited += 1
+                        agent = get(entry[1])
+                        if agent is None or agent.stamp != entry[2]:
                             continue
-                        yield score, user_id
+                        kept.append(entry)
+                        yield score, entry[1]
                 finally:
-                    if leading == len(bucket):
+                    dead = visited - len(kept)
+                    if dead and visited == len(bucket) and not kept:
                         empty.append(score)
-                    elif leading:
-                        del bucket[:leading]
-                        order.size -= leading
-                        order.dead -= leading
+                    elif dead:
+                        bucket[:visited] = kept
+                        order.size -= dead
+                        order.dead -= dead
         finally:
             for score in empty:
                 order.drop_bucket(score)

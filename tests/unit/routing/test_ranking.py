@@ -12,11 +12,17 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workroute.routing.ranking import Ranking, Standing, _place_from_end
+
+
+@dataclass(frozen=True)
+class _Stamp:
+    stamp: int
 
 
 @settings(max_examples=200, deadline=None)
@@ -54,11 +60,12 @@ def test_orders_are_exact_after_any_moves(seed: int) -> None:
             standing.pop(u, None)
         else:
             standing[u] = new
+        agents = {u: _Stamp(t) for u, t in stamp.items()}
         for slot in (0, 1):
             expected = sorted(standing, key=lambda v: (standing[v][slot], standing[v][2], v))
-            got = [v for _, v in ranking.candidates(slot, stamp.get)]
+            got = [v for _, v in ranking.candidates(slot, agents)]
             assert got == expected
-            again = [v for _, v in ranking.candidates(slot, stamp.get)]
+            again = [v for _, v in ranking.candidates(slot, agents)]
             assert again == expected
 
 
