@@ -70,9 +70,12 @@ class Pending:
     _active: tuple[SkillNeed, ...] = ()
     _active_for: tuple[int, tuple[SkillNeed, ...]] | None = None
 
-    @property
-    def sort_key(self) -> tuple[int, int, float, int]:
-        return (
+    #: Routing order (see the module docstring), from the fields above, which do not
+    #: change once the item is made.
+    sort_key: tuple[int, int, float, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sort_key = (
             self.priority,
             NO_SECONDARY if self.secondary is None else self.secondary,
             self.requested_at.timestamp(),
