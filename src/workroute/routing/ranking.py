@@ -37,9 +37,8 @@ class Stamped(Protocol):
 
 def _place_from_end(bucket: Bucket, entry: Entry) -> int:
     """Where ``entry`` goes in ``bucket``, searched from the end (galloping back, then
-    a binary search). Entries mostly join near the end: agents who received work in
-    the same pass share its time and are ordered by user id among themselves, and the
-    end of a bucket is what is in the cache."""
+    a binary search): what joins a bucket mostly belongs near its end, which is what
+    is in the cache."""
     hi, step = len(bucket) - 1, 1  # bucket[hi] > entry
     lo = hi - 1
     while lo >= 0 and bucket[lo] > entry:
@@ -49,11 +48,17 @@ def _place_from_end(bucket: Bucket, entry: Entry) -> int:
 
 
 class _Order:
-    __slots__ = ("buckets", "dead", "scores", "size")
+    """One model's order. Agents given work in the same routing pass all become idle
+    at its time and join buckets as a run of equal times, in no particular order of
+    user id: such a run is appended as it comes and sorted once, when the bucket is
+    next read or the next pass adds to it (``unsorted``: where the run starts)."""
+
+    __slots__ = ("buckets", "dead", "scores", "size", "unsorted")
 
     def __init__(self) -> None:
         self.buckets: dict[float, Bucket] = {}
         self.scores: list[float] = []
+        self.unsorted: dict[float, int] = {}
         self.size = 0
         self.dead = 0
 
@@ -63,13 +68,29 @@ class _Order:
         if bucket is None:
             self.buckets[score] = [entry]
             insort(self.scores, score)
-        elif bucket[-1] < entry:
+            return
+        last = bucket[-1][0]
+        if entry[0] == last:
+            if score not in self.unsorted:  # the run is the bucket's equal times at its end
+                self.unsorted[score] = bisect_left(bucket, (last,))
+            bucket.append(entry)
+            return
+        self.sort(score)
+        if entry[0] > last:
             bucket.append(entry)  # the agent received work just now, after the others
         else:
             bucket.insert(_place_from_end(bucket, entry), entry)
 
+    def sort(self, score: float) -> None:
+        """Sort the bucket's run of equal times, if it has one."""
+        start = self.unsorted.pop(score, None)
+        if start is not None:
+            bucket = self.buckets[score]
+            bucket[start:] = sorted(bucket[start:])
+
     def drop_bucket(self, score: float) -> None:
         bucket = self.buckets.pop(score)
+        self.unsorted.pop(score, None)
         self.size -= len(bucket)
         self.dead -= len(bucket)
         del self.scores[bisect_left(self.scores, score)]
@@ -128,6 +149,8 @@ class Ranking:
         empty: list[float] = []
         try:
             for score in scores:
+                if score in order.unsorted:
+                    order.sort(score)
                 bucket = buckets[score]
                 kept: list[Entry] = []
                 visited = 0
