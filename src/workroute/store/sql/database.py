@@ -27,7 +27,13 @@ from sqlalchemy.pool import StaticPool
 
 from workroute.kernel.errors import ConflictError, DuplicateValueError, WorkrouteError
 from workroute.schema.model import ObjectDef
-from workroute.store.sql.bulk import RowReader, RowWriter, insert_writer, update_writer
+from workroute.store.sql.bulk import (
+    RowReader,
+    RowWriter,
+    driver_execute,
+    insert_writer,
+    update_writer,
+)
 from workroute.store.sql.checkpoint import Checkpointer
 from workroute.store.sql.tables import (
     SYSTEM_SCHEMA_VERSION,
@@ -110,6 +116,9 @@ class Database:
             .values(value=seq.c.value + bindparam("seq_count"))
             .returning(seq.c.value)
         )
+        compiled = self._next_stmt.compile(dialect=self.engine.dialect)
+        #: The statement as the driver takes it, and its parameters' order if positional.
+        self._next_sql = (str(compiled), compiled.positiontup)
 
     @property
     def is_sqlite(self) -> bool:
@@ -374,7 +383,11 @@ class Database:
 
         Returns the first. Rolled back with the transaction, so autonumbers stay gapless.
         """
-        row = conn.execute(self._next_stmt, {"seq_name": name, "seq_count": count}).first()
+        sql, order = self._next_sql
+        values = {"seq_name": name, "seq_count": count}
+        params = tuple(values[k] for k in order) if order else values
+        rows = driver_execute(conn, sql, params).rows
+        row = rows[0] if rows else None
         if row is None:
             seq = self.system["sequence"]
             conn.execute(insert(seq).values(name=name, value=count))
