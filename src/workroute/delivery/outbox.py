@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Update, bindparam, delete, insert, select, update
 
 from workroute.kernel.errors import InvalidFieldError, NotFoundError
 from workroute.store.sql.database import Database
@@ -97,6 +97,19 @@ class Channel:
     dead_letter: Callable[[OutboxItem], bool] = lambda _item: False
 
 
+#: The columns :meth:`Outbox.add` writes.
+_ADDED = (
+    "kind",
+    "status",
+    "group_key",
+    "record_id",
+    "payload",
+    "created_at",
+    "due_at",
+    "attempts",
+)
+
+
 class Outbox:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -114,22 +127,26 @@ class Outbox:
         now: datetime,
         record_id: str | None = None,
     ) -> int:
-        """Record an item in the caller's transaction; returns its id."""
-        result = conn.execute(
-            insert(self.table).values(
-                kind=kind,
-                status=OutboxStatus.PENDING.value,
-                group_key=group_key,
-                record_id=record_id,
-                payload=json.dumps(payload, sort_keys=True, default=str),
-                created_at=now,
-                due_at=now,
-                attempts=0,
-            )
+        """Record an item in the caller's transaction; returns its id. On the driver:
+        an assignment or an email action adds one per save."""
+        t = self.table
+        stmt = self.db.statement(
+            "outbox_add",
+            t,
+            lambda: insert(t).values({c: bindparam(c) for c in _ADDED}).returning(t.c.id),
+            {c: c for c in _ADDED},
         )
-        key = result.inserted_primary_key
-        assert key is not None
-        return int(key[0])
+        row = {
+            "kind": kind,
+            "status": OutboxStatus.PENDING.value,
+            "group_key": group_key,
+            "record_id": record_id,
+            "payload": json.dumps(payload, sort_keys=True, default=str),
+            "created_at": now,
+            "due_at": now,
+            "attempts": 0,
+        }
+        return int(stmt.fetch(conn, row)[0][0])
 
     # -- the queue as people see it ---------------------------------------------------
 
@@ -219,15 +236,20 @@ class Outbox:
                 except Exception as exc:  # a bug in a channel must not stop the others
                     log.exception("delivering %s items failed", kind)
                     outcome = Outcome(False, f"{type(exc).__name__}: {exc}")
-                self._record(channel, batch, outcome, now)
+                self._record(channel, [(batch, outcome)], now)
         return len(due)
 
     def _record(
-        self, channel: Channel, batch: Sequence[OutboxItem], outcome: Outcome, now: datetime
+        self,
+        channel: Channel,
+        outcomes: Sequence[tuple[Sequence[OutboxItem], Outcome]],
+        now: datetime,
     ) -> None:
-        t = self.table
+        """Record the attempts of ``outcomes`` in one transaction."""
+        if not outcomes:
+            return
         with self.db.write() as conn:
-            for item in batch:
+            for item, outcome in ((i, o) for batch, o in outcomes for i in batch):
                 first = item.first_attempt_at or now
                 attempts = item.attempts + 1
                 values: dict[str, Any] = {
@@ -247,7 +269,27 @@ class Outbox:
                         ).value
                     else:
                         values["due_at"] = max(nxt, now + timedelta(microseconds=1))
-                conn.execute(update(t).where(t.c.id == item.id).values(**values))
+                self._update(conn, item.id, values)
+
+    def _update(self, conn: Connection, item_id: int, values: dict[str, Any]) -> None:
+        """Set ``values`` on one item, on the driver (one statement per set of columns)."""
+        t = self.table
+        cols = tuple(sorted(values))
+
+        def build() -> Update:
+            return (
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values({c: bindparam("b_" + c) for c in cols})
+            )
+
+        stmt = self.db.statement(
+            "outbox_update:" + ",".join(cols),
+            t,
+            build,
+            {"b_id": "id", **{"b_" + c: c for c in cols}},
+        )
+        stmt.run(conn, [{"b_id": item_id, **{"b_" + c: v for c, v in values.items()}}])
 
 
 def _item(m: Any) -> OutboxItem:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert
 
 from workroute.kernel.errors import InvalidFieldError
 
@@ -45,11 +45,8 @@ def email_settings(org: Org) -> WorkItemEmailSettings:
     """The settings as they are now (in the current transaction, if any)."""
     meta = org.db.system["meta"]
     keys = list(SETTINGS.values())
-    with org.db.read() as conn:
-        rows = {
-            str(k): v
-            for k, v in conn.execute(select(meta.c.key, meta.c.value).where(meta.c.key.in_(keys)))
-        }
+    with org.db.read() as conn:  # on the driver: every work item assignment reads them
+        rows = {str(r["key"]): r["value"] for r in org.db.rows_where_in(conn, meta, "key", keys)}
     address = rows.get(SETTINGS["automatedProcessUserEmail"])
     return WorkItemEmailSettings(
         automated_process_user_email=str(address) if address else None,

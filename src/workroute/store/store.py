@@ -410,6 +410,9 @@ class Store:
             f = obj.field(name)
             if f is not None and isinstance(value, str):
                 return self.find_in(obj.name, f.name, [value])  # on the driver
+        if not equals:  # every live row: on the driver
+            with self.db.read() as conn:
+                return self.db.rows_where(conn, table, "IsDeleted", False)
         stmt = select(table).where(table.c.IsDeleted.is_(False))
         for name, value in equals.items():
             f = obj.field(name)

@@ -40,6 +40,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeDecorator
 
 Processor = Callable[[Any], Any]
@@ -82,6 +83,14 @@ class RowWriter:
             return driver_execute(conn, self.sql, out[0], fetch=False).rowcount
         return driver_execute(conn, self.sql, out, many=True, fetch=False).rowcount
 
+    def fetch(self, conn: Connection, row: Mapping[str, Any]) -> list[Any]:
+        """Execute for one row; returns the rows it gave back, as the driver gave them
+        (a ``RETURNING`` of numbers and strings needs no processing)."""
+        values = [row.get(k) for k in self.keys]
+        _process(values, self.processors, {})
+        params = tuple(values) if self.positional else dict(zip(self.keys, values, strict=True))
+        return driver_execute(conn, self.sql, params).rows
+
 
 def insert_writer(dialect: Dialect, table: Table, columns: Sequence[str]) -> RowWriter:
     compiled = insert(table).compile(dialect=dialect, column_keys=list(columns))
@@ -100,6 +109,16 @@ def update_writer(dialect: Dialect, table: Table, columns: Sequence[str]) -> Row
     compiled = stmt.compile(dialect=dialect)
     names = list(compiled.positiontup or [*("b_" + c for c in columns), "b_Id"])
     return RowWriter(dialect, table, str(compiled), [(n, n[2:]) for n in names])
+
+
+def statement_writer(
+    dialect: Dialect, table: Table, stmt: ClauseElement, params: Mapping[str, str]
+) -> RowWriter:
+    """Any statement on ``table`` whose bind parameters each stand for one column's
+    value (``params``: parameter name -> column name), as a driver-level writer."""
+    compiled = stmt.compile(dialect=dialect)
+    names = list(getattr(compiled, "positiontup", None) or params)
+    return RowWriter(dialect, table, str(compiled), [(n, params[n]) for n in names])
 
 
 class RowReader:
