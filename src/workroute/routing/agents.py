@@ -287,8 +287,8 @@ class AgentPool:
         agent.stamp = stamp = next(self._stamps)
         for key in agent.keys:
             ranking = rankings.get(key)
-            if ranking is not None:
-                ranking.move(uid, left, new, stamp)
+            if ranking is not None and ranking.move(uid, left, new, stamp):
+                ranking.compact(self.agents)
         agent.filed = new
 
     def members(self, key: IndexKey) -> set[str]:

@@ -96,6 +96,10 @@ class _Order:
         del self.scores[bisect_left(self.scores, score)]
 
 
+def _swamped(order: _Order) -> bool:
+    return order.dead > order.size - order.dead + 64
+
+
 class Ranking:
     """Orders are kept only for the models work has asked for (slot 0: LeastActive,
     slot 1: MostAvailable)."""
@@ -120,20 +124,45 @@ class Ranking:
         order.scores = sorted(buckets)
         self._orders[slot] = order
 
-    def move(self, user_id: str, left: bool, new: Standing | None, stamp: int) -> None:
+    def move(self, user_id: str, left: bool, new: Standing | None, stamp: int) -> bool:
         """The agent's ranked entry (if ``left``) is dead; they stand at ``new`` now
-        (None: not ranked), under ``stamp``."""
+        (None: not ranked), under ``stamp``. Returns whether dead entries swamp an
+        order now (then :meth:`compact` it)."""
+        swamped = False
         for slot, order in enumerate(self._orders):
             if order is None:
                 continue
             if left:
                 order.dead += 1
+                swamped = swamped or order.dead > order.size - order.dead + 64
             if new is not None:
                 order.add(new[slot], (new[2], user_id, stamp))
+        return swamped
 
     def needs_rebuild(self, slot: int) -> bool:
         order = self._orders[slot]
-        return order is not None and order.dead > order.size - order.dead + 64
+        return order is not None and _swamped(order)
+
+    def compact(self, agents: Mapping[str, Stamped]) -> None:
+        """Drop the dead entries of every order they swamp. Moves call it, so an order
+        work no longer reads stays the size of its live entries."""
+        for order in self._orders:
+            if order is None or not _swamped(order):
+                continue
+            for score in list(order.buckets):
+                order.sort(score)
+                live = [
+                    e
+                    for e in order.buckets[score]
+                    if (a := agents.get(e[1])) is not None and a.stamp == e[2]
+                ]
+                if live:
+                    order.buckets[score] = live
+                else:
+                    del order.buckets[score]
+            order.scores = sorted(order.buckets)
+            order.size = sum(len(b) for b in order.buckets.values())
+            order.dead = 0
 
     def candidates(
         self, slot: int, agents: Mapping[str, Stamped]

@@ -82,3 +82,30 @@ def test_the_place_from_the_end_is_the_binary_search_place(
     if bucket[-1] < new:
         return  # appended, never searched
     assert _place_from_end(bucket, new) == bisect.bisect_left(bucket, new)
+
+
+def test_an_order_nobody_reads_stays_the_size_of_its_live_entries() -> None:
+    """Agents keep moving in a ranking no work asks for any more: its dead entries are
+    compacted away as they come, and the order it keeps is still exact."""
+    ranking = Ranking()
+    stamps = itertools.count()
+    stamp = {f"005{i:03d}": next(stamps) for i in range(50)}
+    standing: dict[str, Standing] = {u: (0.0, -10.0, 0.0) for u in stamp}
+    for slot in (0, 1):
+        ranking.start(slot, ((u, standing[u], stamp[u]) for u in stamp))
+    agents = {u: _Stamp(t) for u, t in stamp.items()}
+    largest = 0
+    for step in range(20_000):
+        u = f"005{step % 50:03d}"
+        old = standing[u]
+        new = (old[0] + 1, old[1] + 1, float(step // 50)) if old[0] < 5 else (0.0, -10.0, old[2])
+        stamp[u] = next(stamps)
+        agents[u] = _Stamp(stamp[u])
+        standing[u] = new
+        if ranking.move(u, True, new, stamp[u]):
+            ranking.compact(agents)
+        largest = max(largest, *(o.size for o in ranking._orders if o is not None))
+    assert largest <= 2 * 50 + 64 + 2
+    for slot in (0, 1):
+        expected = sorted(standing, key=lambda v: (standing[v][slot], standing[v][2], v))
+        assert [v for _, v in ranking.candidates(slot, agents)] == expected
