@@ -312,7 +312,7 @@ class AgentPool:
         """
         slot = _SLOT[model]
         ranking = self._rankings.get(key)
-        if ranking is None or not ranking.has(slot) or ranking.needs_rebuild(slot):
+        if ranking is None or not ranking.has(slot):
             ranking = self._build(key, slot)
         agents = self.agents
         bounded = model is RoutingModel.MOST_AVAILABLE and not percent

@@ -239,8 +239,7 @@ class OmniEngine:
                     weight=item.weight,
                     percent=item.percent,
                 )
-                agent.take(load, now)
-                # Worse only: the pool re-files them lazily (AgentPool docstring).
+                agent.take(load, now)  # the pool re-ranks them (AgentPool)
 
             decisions = self.router.route(assign, limit=limit)
             if decisions:

@@ -13,7 +13,7 @@ entry the agent leaves stays where it is, dead, since only the entries holding t
 agent's current stamp are theirs. Agents move on every assignment, to the end of
 their new bucket (they received work just now, so they are idle the shortest), which
 makes a move one append per order. Dead entries are dropped when a read passes them,
-and the order is rebuilt when they outnumber the live ones.
+and all of an order's at once when a move finds they outnumber the live ones.
 """
 
 from __future__ import annotations
@@ -134,14 +134,10 @@ class Ranking:
                 continue
             if left:
                 order.dead += 1
-                swamped = swamped or order.dead > order.size - order.dead + 64
+                swamped = swamped or _swamped(order)
             if new is not None:
                 order.add(new[slot], (new[2], user_id, stamp))
         return swamped
-
-    def needs_rebuild(self, slot: int) -> bool:
-        order = self._orders[slot]
-        return order is not None and _swamped(order)
 
     def compact(self, agents: Mapping[str, Stamped]) -> None:
         """Drop the dead entries of every order they swamp. Moves call it, so an order

@@ -90,20 +90,16 @@ class Hooks:
     def _wanted(self, hooks: list[Hook], obj: ObjectDef) -> list[Hook]:
         return [h for h in hooks if (w := self._wants.get(h)) is None or w(obj)]
 
-    def run_before(self, ctx: SaveContext) -> None:
-        for hook in (
-            *self._wanted(self._before.get(None, []), ctx.obj),
-            *self._before.get(ctx.obj.key, ()),
-        ):
-            hook(ctx)
-
-    def run_after(self, ctx: SaveContext) -> None:
-        for hook in (
-            *self._wanted(self._after.get(None, []), ctx.obj),
-            *self._after.get(ctx.obj.key, ()),
-            *self._wanted(self._last, ctx.obj),
-        ):
-            hook(ctx)
+    def for_save(self, obj: ObjectDef, *, before: bool) -> list[Hook]:
+        """The hooks a save of ``obj`` runs now, before or after its write, in order
+        (each hook's ``wants`` is asked once)."""
+        if before:
+            return [*self._wanted(self._before.get(None, []), obj), *self._before.get(obj.key, ())]
+        return [
+            *self._wanted(self._after.get(None, []), obj),
+            *self._after.get(obj.key, ()),
+            *self._wanted(self._last, obj),
+        ]
 
     def has_any(self, obj: ObjectDef) -> bool:
         """Whether any hook has to see saves of ``obj`` now."""

@@ -485,13 +485,15 @@ class Store:
         )
 
     def _run_hooks(self, ctx: SaveContext, *, before: bool) -> None:
-        if not self.hooks.has_any(ctx.obj):
+        hooks = self.hooks.for_save(ctx.obj, before=before)
+        if not hooks:
             return
         if self._depth >= MAX_HOOK_DEPTH:
             raise RecursionError("save hooks nested too deeply")
         self._depth += 1
         try:
-            (self.hooks.run_before if before else self.hooks.run_after)(ctx)
+            for hook in hooks:
+                hook(ctx)
         finally:
             self._depth -= 1
 
@@ -527,17 +529,17 @@ class Store:
         self, plan: SavePlan, coerced: list[tuple[str, Record]], user_id: str, now: datetime
     ) -> None:
         """A trusted update no hook has to see: the given fields are written as they
-        are, without reading the stored rows first (only hooks and checks need them)."""
-        table = self.table(plan.obj)
+        are, without reading the stored rows first (only hooks and checks need them).
+        An id that matches no row fails the update, as the read would have."""
         audit = {"LastModifiedDate": now, "SystemModstamp": now, "LastModifiedById": user_id}
-        groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
-        for rid, given in coerced:
-            values = {**given, **audit}
-            cols = plan.columns_among(frozenset(values))
-            groups[cols].append({"b_Id": rid, **{"b_" + c: values.get(c) for c in cols}})
+        news = [{**given, **audit, "Id": rid} for rid, given in coerced]
+        changed = [frozenset(new) for new in news]
         with self.db.write(savepoint=False) as conn:
-            for cols, params in groups.items():
-                self.db.update_rows(conn, table, cols, params)
+            if self._write_updates(conn, plan, news, changed) < len(news):
+                ids = [rid for rid, _ in coerced]
+                found = {str(r["Id"]) for r in self.db.rows_by_id(conn, self.table(plan.obj), ids)}
+                missing = next(rid for rid in ids if rid not in found)
+                raise NotFoundError(f"entity not found: {missing}")
 
     def _write_updates(
         self,
@@ -545,15 +547,20 @@ class Store:
         plan: SavePlan,
         news: list[Record],
         changed: Sequence[frozenset[str]],
-    ) -> None:
+    ) -> int:
+        """Write each row's changed columns; returns the rows the database matched."""
         table = self.table(plan.obj)
         groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
         for new, names in zip(news, changed, strict=True):
             cols = plan.columns_among(names)
             groups[cols].append({"b_Id": new["Id"], **{"b_" + c: new.get(c) for c in cols}})
+        matched = 0
         for cols, params in groups.items():
             if cols:
-                self.db.update_rows(conn, table, cols, params)
+                matched += self.db.update_rows(conn, table, cols, params)
+            else:
+                matched += len(params)  # nothing to write: the rows were read, so they exist
+        return matched
 
     def _set_deleted(
         self, object_name: str, ids: Sequence[str], *, user_id: str, deleted: bool

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from workroute.kernel.clock import ManualClock
-from workroute.kernel.errors import InvalidCrossReferenceKeyError, InvalidFieldError
+from workroute.kernel.errors import InvalidCrossReferenceKeyError, InvalidFieldError, NotFoundError
 from workroute.org import Org
 from workroute.store.hooks import Operation, SaveContext
 
@@ -134,3 +134,15 @@ def test_a_hook_for_every_object_sees_only_the_objects_it_wants(org: Org, admin:
 def test_only_a_hook_for_every_object_says_what_it_wants(org: Org) -> None:
     with pytest.raises(ValueError, match="every object"):
         org.hooks.after_save("Account", lambda ctx: None, wants=lambda obj: True)
+
+
+def test_a_trusted_update_nobody_wants_of_an_unknown_id_fails_and_writes_nothing(
+    org: Org, admin: str
+) -> None:
+    [aid] = org.store.insert("Account", [{"Name": "Kept"}], user_id=admin)
+    unknown = "001000000000000ZZZ"
+    with pytest.raises(NotFoundError, match=unknown), org.db.write(), org.store.trusted():
+        org.store.update(
+            "Account", [{"Id": aid, "Name": "Changed"}, {"Id": unknown, "Name": "X"}], user_id=admin
+        )
+    assert org.store.get("Account", aid)["Name"] == "Kept"

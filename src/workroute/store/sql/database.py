@@ -203,10 +203,12 @@ class Database:
 
     def update_rows(
         self, conn: Connection, table: Table, columns: Sequence[str], params: Sequence[Any]
-    ) -> None:
-        """``UPDATE table SET col = b_col ... WHERE Id = b_Id`` for each parameter set."""
-        if params:
-            self._writer("update", table, tuple(columns)).run(conn, params)
+    ) -> int:
+        """``UPDATE table SET col = b_col ... WHERE Id = b_Id`` for each parameter set;
+        returns the rows matched."""
+        if not params:
+            return 0
+        return self._writer("update", table, tuple(columns)).run(conn, params)
 
     def rows_by_id(
         self, conn: Connection, table: Table, ids: Sequence[str]
