@@ -77,13 +77,24 @@ class Loads(dict[str, Load]):
         # Summed afresh (at most MAX_OPEN_ITEMS terms), so no rounding error builds up.
         self.weight = sum(ld.weight for ld in self.values())
         self.percent = sum(ld.percent for ld in self.values())
+        self._refile()
+
+    def _refile(self) -> None:
         owner = self.owner
         if owner is not None and owner.pool is not None:
             owner.pool.refile(owner)
 
     def __setitem__(self, key: str, value: Load) -> None:
+        if key in self:
+            super().__setitem__(key, value)
+            self._sum()
+            return
+        # A new load comes last in the dict, so adding it gives the very sums a fresh
+        # sum in the dict's order would.
         super().__setitem__(key, value)
-        self._sum()
+        self.weight += value.weight
+        self.percent += value.percent
+        self._refile()
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)

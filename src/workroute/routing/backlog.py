@@ -57,6 +57,9 @@ class Pending:
     #: How many groups of additional skills are dropped (highest SkillPriority first).
     dropped_groups: int = 0
     is_transfer: bool = False
+    #: The request's Serial as stored: the engine's own pushes write the next one
+    #: without reading the row (``effects.write_assignments``).
+    serial: int = 0
     #: "IsOwnerChangeInitiated" / "IsStatusChangeInitiated" when the request waits to
     #: give the record's owner the work they were given directly (status_capacity.py).
     initiated: str | None = None

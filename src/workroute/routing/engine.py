@@ -32,7 +32,7 @@ from workroute.routing.model import RoutingModel, RoutingType
 from workroute.routing.router import Router
 from workroute.routing.setup import SETUP_OBJECTS, RoutingSetup, load_setup
 from workroute.store.events import Event, EventLog
-from workroute.store.hooks import SaveContext
+from workroute.store.hooks import Hook, SaveContext
 from workroute.store.store import Store
 from workroute.store.timers import Timer, Timers, TimerSpec
 
@@ -73,6 +73,9 @@ class OmniEngine:
         self._system_user: str | None = None
         self._routed: frozenset[str] | None = None
         self._spare_ids: list[str] = []
+        #: The PendingServiceRouting save hooks (``entry.install``): the engine's own
+        #: pushes do what they would and stand in for them.
+        self.psr_hooks: tuple[Hook, ...] = ()
         self._local = threading.local()
         timers.handle(PUSH_TIMEOUT, self._on_push_timeout)
         timers.handle(DROP_SKILLS, self._on_drop_skills)
@@ -426,6 +429,7 @@ def pending_from_row(
             else int(psr["DropAdditionalSkillsTimeout"])
         ),
         is_transfer=bool(psr.get("IsTransfer")),
+        serial=int(psr.get("Serial") or 0),
         initiated=next(
             (f for f in ("IsOwnerChangeInitiated", "IsStatusChangeInitiated") if psr.get(f)), None
         ),

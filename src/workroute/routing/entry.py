@@ -60,8 +60,10 @@ def install(engine: OmniEngine, hooks: Hooks) -> None:
     from workroute.routing import acw
 
     engine.timers.handle(acw.AFTER_CONVERSATION, lambda timer: acw.timed_out(engine, timer))
-    hooks.before_save("PendingServiceRouting", lambda ctx: _psr_before(engine, ctx))
-    hooks.after_save("PendingServiceRouting", lambda ctx: _psr_after(engine, ctx))
+    psr_hooks = (lambda ctx: _psr_before(engine, ctx), lambda ctx: _psr_after(engine, ctx))
+    hooks.before_save("PendingServiceRouting", psr_hooks[0])
+    hooks.after_save("PendingServiceRouting", psr_hooks[1])
+    engine.psr_hooks = psr_hooks
     hooks.before_save("SkillRequirement", lambda ctx: _requirement_before(engine, ctx))
     hooks.before_save("AgentWork", lambda ctx: _work_before(engine, ctx))
     hooks.after_save("AgentWork", lambda ctx: _work_after(engine, ctx))
@@ -186,7 +188,9 @@ def _psr_after(engine: OmniEngine, ctx: SaveContext) -> None:
             )
         if ctx.operation is Operation.DELETE:
             _withdraw(engine, ctx, psr_id)
-        elif rec.get("IsReadyForRouting") and engine.backlog.get(psr_id) is None:
+        elif (held := engine.backlog.get(psr_id)) is not None:
+            held.serial = int(rec.get("Serial") or 0)  # type: ignore[call-overload]
+        elif rec.get("IsReadyForRouting"):
             ready.append(rec)
     if kind:
         # Supervisors' backlog views refresh on this; it says nothing about the work.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -101,8 +101,12 @@ class Hooks:
             *self._wanted(self._last, obj),
         ]
 
-    def has_any(self, obj: ObjectDef) -> bool:
-        """Whether any hook has to see saves of ``obj`` now."""
+    def has_any(self, obj: ObjectDef, *, besides: Collection[Hook] = ()) -> bool:
+        """Whether any hook has to see saves of ``obj`` now, apart from ``besides``."""
+        if besides:
+            return any(h not in besides for h in self.for_save(obj, before=True)) or any(
+                h not in besides for h in self.for_save(obj, before=False)
+            )
         if self._before.get(obj.key) or self._after.get(obj.key):
             return True
         return any(

@@ -3,6 +3,8 @@ close, logout with assigned work, and what each does to the PendingServiceRoutin
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.api.api_harness import assert_error, unchanged
 from tests.integration.routing.omni_harness import Centre
 from workroute.kernel.clock import ManualClock
@@ -274,3 +276,39 @@ def test_channels_and_queues_take_only_objects_with_owners(centre: Centre) -> No
     )
     stored = centre.admin.read("ServiceChannel", channel, "RelatedEntity,StatusField")
     assert (stored["RelatedEntity"], stored["StatusField"]) == ("Lead", "Status")
+
+
+@pytest.mark.parametrize("watched", [False, True], ids=["engine-writes", "hooks-run"])
+def test_serial_counts_every_change_whether_or_not_other_hooks_watch_the_requests(
+    centre: Centre, watched: bool
+) -> None:
+    # A PushTopic on the requests makes every save of them run the hooks and read the
+    # stored rows; without one the engine's own pushes write the next Serial it holds.
+    if watched:
+        centre.admin.create(
+            "PushTopic",
+            {
+                "Name": "Requests",
+                "Query": "SELECT Id, Serial FROM PendingServiceRouting",
+                "ApiVersion": 62,
+            },
+        )
+    ann, bo = centre.agent("ann"), centre.agent("bo")
+    centre.presence("P", [ann, bo])
+    queue = centre.queue("Support", centre.config("C"), [ann, bo])
+    ann.ok("login", statusId=centre.available)
+    bo.ok("login", statusId=centre.available)
+    case = centre.case(queue)
+    serials = [centre.pending(case)[0]["Serial"]]
+    for _ in range(3):
+        holder = ann if ann.works() else bo
+        holder.ok("declineAgentWork", workId=holder.works()[0]["workId"])
+        serials.append(centre.pending(case)[0]["Serial"])
+    # Created (1), pushed (2); each decline is one change and the push that follows another.
+    assert serials == [2, 4, 6, 8]
+    engine = centre.api.org.omni
+    psr_obj = engine.store.schema.get("PendingServiceRouting")
+    assert engine.store.hooks.has_any(psr_obj, besides=engine.psr_hooks) is watched
+    [row] = centre.pending(case)
+    item = engine.backlog.get(row["Id"])
+    assert item is not None and item.serial == row["Serial"]

@@ -146,3 +146,35 @@ def test_a_trusted_update_nobody_wants_of_an_unknown_id_fails_and_writes_nothing
             "Account", [{"Id": aid, "Name": "Changed"}, {"Id": unknown, "Name": "X"}], user_id=admin
         )
     assert org.store.get("Account", aid)["Name"] == "Kept"
+
+
+def test_a_trusted_update_standing_in_for_hooks_skips_only_those(org: Org, admin: str) -> None:
+    seen: list[str] = []
+
+    def mine(ctx: SaveContext) -> None:
+        seen.append("mine")
+
+    def theirs(ctx: SaveContext) -> None:
+        seen.append("theirs")
+
+    org.hooks.after_save("Account", mine)
+    [aid] = org.store.insert("Account", [{"Name": "Kept"}], user_id=admin)
+    seen.clear()
+    with org.store.trusted():
+        org.store.update(
+            "Account", [{"Id": aid, "Industry": "Energy"}], user_id=admin, standing_in_for=[mine]
+        )
+    assert seen == [] and org.store.get("Account", aid)["Industry"] == "Energy"
+    # Another hook that has to see the save makes every hook run, the named ones too.
+    org.hooks.after_save("Account", theirs)
+    with org.store.trusted():
+        org.store.update(
+            "Account", [{"Id": aid, "Industry": "Water"}], user_id=admin, standing_in_for=[mine]
+        )
+    assert seen == ["mine", "theirs"]
+    # Only the engine's own (trusted) saves may stand in for hooks.
+    with pytest.raises(ValueError, match="trusted"):
+        org.store.update(
+            "Account", [{"Id": aid, "Industry": "Gas"}], user_id=admin, standing_in_for=[mine]
+        )
+    assert org.store.get("Account", aid)["Industry"] == "Water"
