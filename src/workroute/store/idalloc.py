@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 
-from workroute.kernel.ids import make_id
+from workroute.kernel.ids import make_ids
 
 BLOCK_SIZE = 62**5
 
@@ -28,4 +28,4 @@ class IdAllocator:
                 raise RuntimeError("id block exhausted for this process; restart it")
             self._next[key_prefix] = start + count
         base = self._block * BLOCK_SIZE
-        return [make_id(key_prefix, base + n) for n in range(start, start + count)]
+        return make_ids(key_prefix, base + start, count)

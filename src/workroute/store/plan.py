@@ -112,15 +112,13 @@ class SavePlan:
     def trusted(self, record: Mapping[str, object]) -> Record:
         """The engine's own values, already typed and canonically named (see
         ``Store.trusted``): only the names are checked, so a typo fails loudly."""
-        out = {k: v for k, v in record.items() if k != "Id"}
-        if not out.keys() <= self._column_set:
+        out = dict(record)
+        if not out.keys() <= self._column_set:  # Id is a column
             unknown = sorted(out.keys() - self._column_set)
             raise InvalidFieldError(
                 f"No such column '{unknown[0]}' on sobject of type {self.obj.name}",
                 fields=unknown,
             )
-        if "Id" in record:
-            out["Id"] = record["Id"]
         return out
 
     def coerce(self, record: Mapping[str, object], *, inserting: bool, from_api: bool) -> Record:

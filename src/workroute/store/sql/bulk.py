@@ -51,14 +51,22 @@ class RowWriter:
     """One statement with named parameters, run as a driver-level executemany."""
 
     def __init__(
-        self, dialect: Dialect, table: Table, sql: str, order: Sequence[tuple[str, str]]
+        self,
+        dialect: Dialect,
+        table: Table,
+        sql: str,
+        order: Sequence[tuple[str, str]],
+        *,
+        by_column: bool = False,
     ) -> None:
         """``order``: (parameter name, column name) pairs, in the order of the
         statement's placeholders when the dialect is positional; rows carry their
-        values under the parameter names."""
+        values under the parameter names, or under the column names if ``by_column``
+        (then a record can be passed as it is)."""
         self.sql = sql
         self.positional = bool(dialect.positional)
-        self.keys = [p for p, _ in order]
+        self.params = [p for p, _ in order]
+        self.keys = [c for _, c in order] if by_column else self.params
         self._get = operator.itemgetter(*self.keys) if len(self.keys) > 1 else None
         self.processors = _steps(
             (i, table.c[col], table.c[col].type.dialect_impl(dialect).bind_processor(dialect))
@@ -78,7 +86,9 @@ class RowWriter:
             except KeyError:  # a row without some columns: they are null
                 values = [row.get(k) for k in keys]
             _process(values, self.processors, memo)
-            out.append(tuple(values) if self.positional else dict(zip(keys, values, strict=True)))
+            out.append(
+                tuple(values) if self.positional else dict(zip(self.params, values, strict=True))
+            )
         if len(out) == 1:
             return driver_execute(conn, self.sql, out[0], fetch=False).rowcount
         return driver_execute(conn, self.sql, out, many=True, fetch=False).rowcount
@@ -88,7 +98,7 @@ class RowWriter:
         (a ``RETURNING`` of numbers and strings needs no processing)."""
         values = [row.get(k) for k in self.keys]
         _process(values, self.processors, {})
-        params = tuple(values) if self.positional else dict(zip(self.keys, values, strict=True))
+        params = tuple(values) if self.positional else dict(zip(self.params, values, strict=True))
         return driver_execute(conn, self.sql, params).rows
 
 
@@ -99,8 +109,9 @@ def insert_writer(dialect: Dialect, table: Table, columns: Sequence[str]) -> Row
 
 
 def update_writer(dialect: Dialect, table: Table, columns: Sequence[str]) -> RowWriter:
-    """``UPDATE table SET col = :b_col ... WHERE Id = :b_Id``; rows carry ``b_``-prefixed
-    keys, as the store's update grouping builds them."""
+    """``UPDATE table SET col = :b_col ... WHERE Id = :b_Id`` (SQLAlchemy keeps the bare
+    column names for its own parameters); rows carry the column names: records as the
+    store holds them."""
     stmt = (
         update(table)
         .where(table.c.Id == bindparam("b_Id"))
@@ -108,7 +119,7 @@ def update_writer(dialect: Dialect, table: Table, columns: Sequence[str]) -> Row
     )
     compiled = stmt.compile(dialect=dialect)
     names = list(compiled.positiontup or [*("b_" + c for c in columns), "b_Id"])
-    return RowWriter(dialect, table, str(compiled), [(n, n[2:]) for n in names])
+    return RowWriter(dialect, table, str(compiled), [(n, n[2:]) for n in names], by_column=True)
 
 
 def statement_writer(

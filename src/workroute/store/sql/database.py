@@ -204,8 +204,8 @@ class Database:
     def update_rows(
         self, conn: Connection, table: Table, columns: Sequence[str], params: Sequence[Any]
     ) -> int:
-        """``UPDATE table SET col = b_col ... WHERE Id = b_Id`` for each parameter set;
-        returns the rows matched."""
+        """``UPDATE table SET col = ... WHERE Id = ...`` for each row (a mapping with
+        ``Id`` and the columns, by column name); returns the rows matched."""
         if not params:
             return 0
         return self._writer("update", table, tuple(columns)).run(conn, params)
