@@ -543,8 +543,11 @@ class Store:
         audit = {"LastModifiedDate": now, "SystemModstamp": now, "LastModifiedById": user_id}
         # The engine's rows of one save mostly name the same fields: one group each.
         groups: dict[tuple[str, ...], list[Record]] = defaultdict(list)
-        for rid, given in coerced:
-            groups[tuple(given)].append({**given, **audit, "Id": rid})
+        for rid, given in coerced:  # each ``given`` is this save's own copy
+            key = tuple(given)
+            given.update(audit)
+            given["Id"] = rid
+            groups[key].append(given)
         table = self.table(plan.obj)
         with self.db.write(savepoint=False) as conn:
             matched = 0
