@@ -53,6 +53,7 @@ from workroute.orchestration.runs import (
 )
 from workroute.orchestration.status import RunStatus, WorkItemStatus
 from workroute.routing.closing import end_work
+from workroute.schema.model import ObjectDef
 from workroute.store.hooks import Operation, SaveContext
 
 if TYPE_CHECKING:
@@ -74,8 +75,10 @@ class WorkItems:
         self.org = orchestrator.org
         self.store = orchestrator.store
         self._last_assignees: tuple[str, frozenset[str]] | None = None
-        self.store.hooks.after_save(WORK_ITEM_OBJECT, self._item_saved)
-        self.store.hooks.after_save(RUN, self._run_saved)
+        # One hook for every object that wants work item and run saves only while a
+        # channel routes work items: otherwise the engine's updates of both need not
+        # read the stored rows (the hooks compare the old status with the new).
+        self.store.hooks.after_save(None, self._saved, wants=self._wants)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -286,6 +289,15 @@ class WorkItems:
 
     # -- Omni-Channel ---------------------------------------------------------------------
 
+    def _wants(self, obj: ObjectDef) -> bool:
+        return obj.key in _ROUTED_SAVES and self._routed()
+
+    def _saved(self, ctx: SaveContext) -> None:
+        if ctx.obj.key == _ROUTED_SAVES[0]:
+            self._item_saved(ctx)
+        elif ctx.obj.key == _ROUTED_SAVES[1]:
+            self._run_saved(ctx)
+
     def _item_saved(self, ctx: SaveContext) -> None:
         """Work items that became Completed end their Omni-Channel work."""
         if ctx.operation is not Operation.UPDATE:
@@ -320,6 +332,10 @@ class WorkItems:
     def _end_omni_work(self, ctx: SaveContext, item_ids: list[str]) -> None:
         if item_ids and self._routed():
             end_work(self.org.omni, ctx.conn, item_ids, user_id=ctx.user_id, now=ctx.now)
+
+
+#: The keys of the objects whose saves end Omni-Channel work: work items, then runs.
+_ROUTED_SAVES = (WORK_ITEM_OBJECT.lower(), RUN.lower())
 
 
 def _is_final(status: object) -> bool:
