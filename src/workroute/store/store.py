@@ -638,17 +638,7 @@ class Store:
         for key, refs in wanted.items():
             target = self.schema.get(key)
             table = self.table(target)
-            ids = list(refs)
-            found: set[str] = set()
-            stmt = self.stmt(
-                ("live_ids", table),
-                lambda table=table: select(table.c.Id).where(  # type: ignore[misc]
-                    table.c.Id.in_(bindparam("ids", expanding=True)), table.c.IsDeleted.is_(False)
-                ),
-            )
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                found.update(str(r[0]) for r in conn.execute(stmt, {"ids": chunk}))
+            found = self.db.live_ids(conn, table, list(refs))
             for rid, f in refs.items():
                 if rid not in found:
                     raise InvalidCrossReferenceKeyError(

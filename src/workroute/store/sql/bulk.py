@@ -133,22 +133,31 @@ def statement_writer(
 
 
 class RowReader:
-    """``SELECT <all columns> FROM table WHERE key IN (...)`` run on the driver, values
-    processed as SQLAlchemy would (each column's ``result_processor``; date and time
-    values remembered per distinct value within a call). The IN list has a fixed
-    number of placeholders, padded with nulls (which match nothing), so one
-    statement serves every call."""
+    """``SELECT <columns> FROM table WHERE key IN (...)`` run on the driver (all
+    columns unless ``columns`` names some), values processed as SQLAlchemy would
+    (each column's ``result_processor``; date and time values remembered per distinct
+    value within a call). The IN list has a fixed number of placeholders, padded with
+    nulls (which match nothing), so one statement serves every call."""
 
-    def __init__(self, dialect: Dialect, table: Table, key: str, width: int) -> None:
+    def __init__(
+        self,
+        dialect: Dialect,
+        table: Table,
+        key: str,
+        width: int,
+        columns: Sequence[str] | None = None,
+    ) -> None:
         self.width = width
-        self.columns = list(table.c.keys())
-        stmt = select(table).where(table.c[key].in_([bindparam(f"k{i}") for i in range(width)]))
+        self._cols = [table.c[c] for c in columns] if columns else list(table.c)
+        self.columns = [c.key for c in self._cols]
+        stmt = select(*self._cols).where(
+            table.c[key].in_([bindparam(f"k{i}") for i in range(width)])
+        )
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         self.positional = bool(dialect.positional)
         self.params = list(compiled.positiontup or [f"k{i}" for i in range(width)])
         self._dialect = dialect
-        self._table = table
         #: Made at the first run, from the driver's column types (PostgreSQL's numeric
         #: processors depend on them).
         self.processors: list[_Step] | None = None
@@ -157,7 +166,7 @@ class RowReader:
         dialect = self._dialect
         return _steps(
             (i, col, col.type.dialect_impl(dialect).result_processor(dialect, description[i][1]))
-            for i, col in enumerate(self._table.c)
+            for i, col in enumerate(self._cols)
         )
 
     def run(self, conn: Connection, keys: Sequence[object]) -> list[dict[str, Any]]:

@@ -231,6 +231,20 @@ class Database:
             )
         return reader.run(conn, values)
 
+    def live_ids(self, conn: Connection, table: Table, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` whose rows exist and are not deleted, on the driver (the
+        reference check of every save)."""
+        if not ids:
+            return set()
+        width = 8 if len(ids) <= 8 else 64 if len(ids) <= 64 else 256
+        key = (table, "Id:live", width)
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = RowReader(
+                self.engine.dialect, table, "Id", width, ("Id", "IsDeleted")
+            )
+        return {str(r["Id"]) for r in reader.run(conn, ids) if not r["IsDeleted"]}
+
     def rows_where(
         self, conn: Connection, table: Table, column: str, value: object
     ) -> list[dict[str, Any]]:
