@@ -146,9 +146,11 @@ class RunState:
     variables: dict[str, object]
     outputs: dict[str, dict[str, object]]
     log: list[LogEntry] = field(default_factory=list)
-    #: ``$Record`` and ``$User`` as read for this advance (None: not read yet; a
+    #: ``$Record`` and its object as read for this advance (None: not read yet; a
     #: background step's flow may change the record, so it is read again after one).
-    context: tuple[dict[str, Any] | None, str | None, dict[str, Any] | None] | None = None
+    context: tuple[dict[str, Any] | None, str | None] | None = None
+    #: ``$User``, the running user's row, once a reference has named it.
+    user: tuple[dict[str, Any] | None] | None = None
 
     @property
     def id(self) -> str:
@@ -490,23 +492,29 @@ class Orchestrator:
                 record = self._record(str(rid))
                 found = self.store.schema.by_prefix(str(rid)[:3])
                 record_object = None if found is None else found.name
-            user = None
-            if state.run.get("RunAsUserId"):
-                users = self.store.get_many("User", [str(state.run["RunAsUserId"])])
-                user = users[0] if users else None
-            state.context = (record, record_object, user)
-        record, record_object, user = state.context
+            state.context = (record, record_object)
+        record, record_object = state.context
         statuses = {str(s["Name"]).lower(): str(s["Status"]) for s in state.stages}
         statuses.update({str(s["Name"]).lower(): str(s["Status"]) for s in state.steps})
         return RunScope(
             self.store,
             record=record,
             record_object=record_object,
-            user=user,
+            user=None if state.user is None else state.user[0],
+            load_user=None if state.user is not None else lambda: self._run_user(state),
             variables=state.variables,
             outputs=state.outputs,
             statuses=statuses,
         )
+
+    def _run_user(self, state: RunState) -> dict[str, Any] | None:
+        """The running user's row (kept for the rest of the advance)."""
+        user = None
+        if state.run.get("RunAsUserId"):
+            users = self.store.get_many("User", [str(state.run["RunAsUserId"])])
+            user = users[0] if users else None
+        state.user = (user,)
+        return user
 
     def _record(self, record_id: str) -> dict[str, Any] | None:
         obj = self.store.schema.by_prefix(record_id[:3])
@@ -714,7 +722,7 @@ class Orchestrator:
         ctx = self._flow_context(state)
         try:  # in a savepoint of its own: a failing flow leaves nothing behind
             outputs = dict(run_autolaunched(flow, inputs, ctx))
-            state.context = None  # the flow may have changed the record
+            state.context = state.user = None  # the flow may have changed them
             return outputs
         except WorkrouteError:
             raise

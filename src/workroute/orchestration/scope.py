@@ -10,7 +10,7 @@ logic) with Flow's comparison operators. Nothing here evaluates user text as cod
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -41,6 +41,9 @@ class RunScope:
     record: Mapping[str, object] | None = None
     record_object: str | None = None
     user: Mapping[str, object] | None = None
+    #: Reads ``user`` when a reference first names ``$User`` (most runs never do, and
+    #: need not read the running user's row).
+    load_user: Callable[[], Mapping[str, object] | None] | None = None
     variables: dict[str, object] = field(default_factory=dict)
     outputs: dict[str, dict[str, object]] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)
@@ -59,6 +62,8 @@ class RunScope:
         if key == "$record":
             return self._record_path(rest)
         if key == "$user":
+            if self.load_user is not None:
+                self.user, self.load_user = self.load_user(), None
             return _field(self.user, rest) if rest else (self.user or {}).get("Id")
         if rest.lower() == "status" and key in self.statuses:
             return self.statuses[key]
