@@ -305,11 +305,12 @@ class Orchestrator:
             write_log(self.store, [entry], user_id=apu, now=now)
         if record is not None:
             self._watched().add(str(record["Id"])[:3])
-        self.schedule(run_id)
+        self.schedule(run_id, new=True)
         return run_id
 
-    def schedule(self, run_id: str) -> None:
-        """Have the run move on once the current transaction commits."""
+    def schedule(self, run_id: str, *, new: bool = False) -> None:
+        """Have the run move on once the current transaction commits (``new``: the run
+        was made in this transaction, so it has no timer to replace)."""
         with self.org.db.write(savepoint=False) as conn:
             now = self.store.clock.now()
             self.org.timers.schedule_many(
@@ -325,6 +326,7 @@ class Orchestrator:
                     )
                 ],
                 now=now,
+                replace=not new,
             )
 
     def _watched(self) -> set[str]:

@@ -121,11 +121,21 @@ class Timers:
             now=now,
         )
 
-    def schedule_many(self, conn: Connection, specs: Sequence[TimerSpec], *, now: datetime) -> None:
-        """Set several timers in two statements (a routing pass sets hundreds)."""
+    def schedule_many(
+        self,
+        conn: Connection,
+        specs: Sequence[TimerSpec],
+        *,
+        now: datetime,
+        replace: bool = True,
+    ) -> None:
+        """Set several timers in two statements (a routing pass sets hundreds).
+        ``replace`` False: the caller knows no timer has these keys yet (they name a
+        record made in this transaction), so none is looked for."""
         if not specs:
             return
-        self.cancel_keys(conn, [s.key for s in specs])
+        if replace:
+            self.cancel_keys(conn, [s.key for s in specs])
         rows = [
             {
                 "kind": s.kind,
