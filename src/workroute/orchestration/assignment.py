@@ -9,7 +9,8 @@ follows the seed's table (000, "Flow Orchestration Work Item Record Ownership");
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,8 @@ class Assignee:
     name: str
     #: For a queue: whether it takes FlowOrchestrationWorkItem records (QueueSobject).
     takes_work_items: bool = False
+    #: For a user: their row as resolved (the assignment email reads it again else).
+    row: Mapping[str, object] | None = field(default=None, compare=False, repr=False)
 
 
 def resolve_assignee(store: Store, kind: str, value: object) -> Assignee:
@@ -69,7 +72,7 @@ def resolve_assignee(store: Store, kind: str, value: object) -> Assignee:
         if user is not None:
             if not user.get("IsActive", True):
                 raise AssigneeError(f"The assigned user {user['Username']} is inactive")
-            return Assignee(AssigneeKind.USER, str(user["Id"]), str(user["Username"]))
+            return Assignee(AssigneeKind.USER, str(user["Id"]), str(user["Username"]), row=user)
     for group in _groups(store, text):
         gtype = str(group.get("Type") or "")
         found = AssigneeKind.QUEUE if gtype == "Queue" else AssigneeKind.GROUP

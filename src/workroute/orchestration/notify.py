@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +78,8 @@ class Assignment:
     #: The step's custom email, merge fields resolved; used only when not reassigned.
     custom_subject: str | None = None
     custom_body: str | None = None
+    #: The assigned user's row, when the caller has just read it (else it is read).
+    assignee_row: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,7 @@ def notify_assignment(org: Org, conn: Connection, a: Assignment, now: datetime) 
     if settings.disable_work_item_emails:
         return []
     personalized = a.assignee_id.startswith(USER_PREFIX)
-    users = _assignees(org, a.assignee_id)
+    users = _assignees(org, a.assignee_id, a.assignee_row)
     addresses = _addresses(users)
     if not addresses:
         return []
@@ -142,15 +144,19 @@ def sender_for(
     return None
 
 
-def _assignees(org: Org, assignee_id: str) -> list[dict[str, Any]]:
-    """The assigned user, or the active members of the group or queue (nested groups
-    and roles included), in id order."""
+def _assignees(
+    org: Org, assignee_id: str, row: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The assigned user (``row``, when the caller has it), or the active members of
+    the group or queue (nested groups and roles included), in id order."""
     store = org.store
-    if assignee_id.startswith(USER_PREFIX):
-        ids = [assignee_id]
+    if row is not None:
+        users = [dict(row)]
+    elif assignee_id.startswith(USER_PREFIX):
+        users = store.get_many("User", [assignee_id])
     else:
         ids = sorted(Directory(store).group_user_ids(assignee_id))
-    users = store.get_many("User", ids) if ids else []
+        users = store.get_many("User", ids) if ids else []
     return [u for u in users if u.get("IsActive", True)]
 
 

@@ -966,6 +966,7 @@ class Orchestrator:
                     reassigned=reassigned,
                     custom_subject=None if reassigned else subject,
                     custom_body=None if reassigned else body,
+                    assignee_row=assignee.row,
                 ),
                 self.store.clock.now(),
             )
