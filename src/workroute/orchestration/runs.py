@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from workroute.kernel.errors import (
     InsufficientAccessError,
     InvalidFieldError,
+    InvalidSessionError,
     NotFoundError,
     WorkrouteError,
 )
@@ -979,15 +980,22 @@ class Orchestrator:
         item["Status"] = WorkItemStatus.COMPLETED.value
         self._dirty(state, WORK_ITEM_OBJECT, item, "Status")
         self.publish_item(item, WORK_ITEM_CLOSED, str(item["AssigneeId"]))
-        users = self.store.get_many("User", [str(item["CompletedById"])])
         state.entry(
             Milestone.END_WORK_ITEM,
             stage=str(row["OrchestrationStageName"]),
             step=step.name,
             work_item_id=str(item["Id"]),
-            actor=str(users[0]["Username"]) if users else None,
+            actor=self._username(str(item["CompletedById"])),
             duration=_seconds(row.get("StartedDate"), item.get("CompletedDate") or now),
         )
+
+    def _username(self, user_id: str) -> str | None:
+        """A user's username, through the principals the org keeps (the completing
+        user was just authenticated, so theirs is usually at hand)."""
+        try:
+            return self.org.auth.principal(user_id).username
+        except InvalidSessionError:
+            return None
 
     def _close_work_item(self, state: RunState, item: dict[str, Any], ending: Ending) -> None:
         completion = Completion.PENDING if item.get("CompletedById") else Completion.NONE
