@@ -187,6 +187,9 @@ class FlowRegistry:
         self._by_name: dict[str, tuple[FlowVersion, ...]] = {}
         self._lock = threading.Lock()
         self.loaded = False
+        #: The active orchestrations by the object whose saves start them, for the
+        #: ``_by_name`` they were read from (every save of every object asks).
+        self._triggers: tuple[object, dict[str, tuple[Orchestration, ...]]] = (None, {})
 
     @classmethod
     def from_database(cls, db: Database) -> FlowRegistry:
@@ -259,9 +262,13 @@ class FlowRegistry:
 
     def record_triggered(self, object_name: str) -> list[Orchestration]:
         """The active orchestrations started by saves of ``object_name``."""
-        key = object_name.lower()
-        return [
-            o
-            for o in self.active_orchestrations()
-            if o.trigger is not None and o.trigger.object.lower() == key
-        ]
+        by_name, index = self._triggers
+        if by_name is not self._by_name:
+            by_name = self._by_name
+            found: dict[str, list[Orchestration]] = {}
+            for o in self.active_orchestrations():
+                if o.trigger is not None:
+                    found.setdefault(o.trigger.object.lower(), []).append(o)
+            index = {k: tuple(v) for k, v in found.items()}
+            self._triggers = (by_name, index)
+        return list(index.get(object_name.lower(), ()))
