@@ -260,11 +260,19 @@ def _update(iv: Interview, u: RecordUpdate) -> None:
             iv.dirty[key] = set()
         return
     assert u.object is not None
+    # Rows found inside the write transaction are still the stored ones at the update
+    # below (nothing runs in between), so the update need not read them again.
+    held_rows = store.db.in_write()
     rows = find_records(iv, u.object, u.filters, u.filter_logic)
     fields = {fv.field: iv.value(fv.value) for fv in u.assignments}
     if not rows or not fields:
         return
-    store.update(u.object, [{"Id": r["Id"], **fields} for r in rows], user_id=iv.user_id)
+    store.update(
+        u.object,
+        [{"Id": r["Id"], **fields} for r in rows],
+        user_id=iv.user_id,
+        current=rows if held_rows else None,
+    )
     record = iv.record
     if record is not None and any(r["Id"] == record.get("Id") for r in rows):
         record.update(fields)  # later elements see what this one saved

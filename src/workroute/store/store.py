@@ -178,6 +178,7 @@ class Store:
         user_id: str,
         from_api: bool = False,
         standing_in_for: Collection[Hook] = (),
+        current: Sequence[Record] | None = None,
     ) -> None:
         """Apply partial changes; each mapping holds ``Id`` and the fields to change.
 
@@ -185,7 +186,11 @@ class Store:
         engine writing its own records, with the values those hooks would set) names
         them in ``standing_in_for``: when no other hook has to see the save, the fields
         are written without reading the stored rows.
-        """
+
+        ``current``: the whole stored rows of the changed records as the caller read
+        them inside this write transaction, with nothing saved since; the update then
+        need not read them again. (Rows read before the transaction began may be stale:
+        another writer may have committed in between.)"""
         obj = self.schema.get(object_name)
         plan = self.plan(obj)
         if not changes:
@@ -211,7 +216,10 @@ class Store:
             self._update_unseen(plan, coerced, user_id, now)
             return
         with self.db.write(savepoint=not trusted) as conn:
-            olds = self._load_for_write(conn, obj, [rid for rid, _ in coerced])
+            ids = [rid for rid, _ in coerced]
+            olds = self._held_rows(ids, current) if current is not None else None
+            if olds is None:
+                olds = self._load_for_write(conn, obj, ids)
             news: list[Record] = []
             for (_, given), old in zip(coerced, olds, strict=True):
                 new = dict(old)
@@ -533,6 +541,16 @@ class Store:
                 raise EntityIsDeletedError(f"entity is deleted: {rid}")
             out.append(row)
         return out
+
+    @staticmethod
+    def _held_rows(ids: list[str], current: Sequence[Record]) -> list[Record] | None:
+        """The stored rows of ``ids`` among ``current`` (None: some are not there, or
+        deleted, and the update reads them as usual)."""
+        by_id = {str(r.get("Id")): r for r in current}
+        rows = [by_id.get(rid) for rid in ids]
+        if any(r is None or r.get("IsDeleted") for r in rows):
+            return None
+        return rows  # type: ignore[return-value]
 
     def _update_unseen(
         self, plan: SavePlan, coerced: list[tuple[str, Record]], user_id: str, now: datetime
