@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -42,6 +43,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.types import TypeDecorator
+
+from workroute.store.sql.types import UTCDateTime
 
 Processor = Callable[[Any], Any]
 _TEMPORAL = (Date, DateTime, Time, TypeDecorator)
@@ -69,7 +72,7 @@ class RowWriter:
         self.keys = [c for _, c in order] if by_column else self.params
         self._get = operator.itemgetter(*self.keys) if len(self.keys) > 1 else None
         self.processors = _steps(
-            (i, table.c[col], table.c[col].type.dialect_impl(dialect).bind_processor(dialect))
+            (i, table.c[col], _bind_processor(table.c[col], dialect))
             for i, (_, col) in enumerate(order)
         )
 
@@ -165,7 +168,7 @@ class RowReader:
     def _processors(self, description: Sequence[Any]) -> list[_Step]:
         dialect = self._dialect
         return _steps(
-            (i, col, col.type.dialect_impl(dialect).result_processor(dialect, description[i][1]))
+            (i, col, _result_processor(col, dialect, description[i][1]))
             for i, col in enumerate(self._cols)
         )
 
@@ -238,6 +241,43 @@ def driver_execute(
     finally:
         cursor.close()
 
+
+def _bind_processor(col: Column[Any], dialect: Dialect) -> Processor | None:
+    if dialect.name == "sqlite" and isinstance(col.type, UTCDateTime):
+        return _utc_to_sqlite
+    return col.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result_processor(col: Column[Any], dialect: Dialect, coltype: object) -> Processor | None:
+    found = col.type.dialect_impl(dialect).result_processor(dialect, coltype)
+    if dialect.name == "sqlite" and isinstance(col.type, UTCDateTime) and found is not None:
+        return _utc_from_sqlite(found)
+    return found
+
+
+def _utc_to_sqlite(value: datetime) -> str:
+    """UTCDateTime's bind processing and then SQLite DATETIME's, in one step: naive
+    UTC, written as ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's storage format, so
+    stored values compare as before). Every row the store writes has three."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _utc_from_sqlite(slow: Processor) -> Processor:
+    """The inverse of :func:`_utc_to_sqlite` for the strings it writes; anything else
+    (another length, or not text) goes through SQLAlchemy's processing."""
+
+    def process(value: Any) -> Any:
+        if isinstance(value, str) and len(value) == _STORED_LENGTH:
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return slow(value)
+
+    return process
+
+
+#: ``len("2026-01-31 12:00:00.000000")``
+_STORED_LENGTH = 26
 
 #: (position, processor, remembered per value?) for the columns that have a processor.
 _Step = tuple[int, Processor, bool]
