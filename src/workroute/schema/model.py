@@ -167,8 +167,11 @@ class ObjectDef:
     sharing_model: str = "ReadWrite"
     _by_key: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
     _by_relationship: dict[str, FieldDef] = field(default_factory=dict, compare=False, repr=False)
+    #: ``name.lower()``, computed once: every save asks each hook's ``wants`` by it.
+    _key: str = field(default="", init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", self.name.lower())
         by_key = {f.key: f for f in self.fields}
         if len(by_key) != len(self.fields):
             raise ValueError(f"{self.name}: duplicate field names")
@@ -179,7 +182,7 @@ class ObjectDef:
 
     @property
     def key(self) -> str:
-        return self.name.lower()
+        return self._key
 
     def field(self, name: str) -> FieldDef | None:
         """The field named ``name`` (any case), or None."""
