@@ -147,6 +147,10 @@ class RunState:
     variables: dict[str, object]
     outputs: dict[str, dict[str, object]]
     log: list[LogEntry] = field(default_factory=list)
+    #: Stage and step rows this advance made, by object: inserted whole, as they are
+    #: by then, when the advance writes back (a stage started and finished in one
+    #: advance is one insert, not an insert and an update).
+    new: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     #: ``$Record`` and its object as read for this advance (None: not read yet; a
     #: background step's flow may change the record, so it is read again after one).
     context: tuple[dict[str, Any] | None, str | None] | None = None
@@ -447,7 +451,12 @@ class Orchestrator:
                 self._fail_run(state, exc.message)
             finally:
                 self._advancing.discard(run_id)
-            if state.log or state.run.get("__dirty__") or state.run["Status"] != status:
+            if (
+                state.log
+                or state.new
+                or state.run.get("__dirty__")
+                or state.run["Status"] != status
+            ):
                 self._flush(state)
 
     def _load(self, run_id: str, *, rows: bool = True) -> RunState | None:
@@ -606,31 +615,36 @@ class Orchestrator:
             "Status": RunStatus.IN_PROGRESS.value,
             "OwnerId": apu,
         }
-        with self.store.trusted():
-            stage_row["Id"] = self.store.insert(STAGE, [stage_row], user_id=apu)[0]
-            step_rows: list[dict[str, Any]] = [
-                {
-                    "Name": step.name,
-                    "Label": step.label[:80],
-                    "Description": step.description,
-                    "OrchestrationInstanceId": state.id,
-                    "OrchestrationName": state.orchestration.name,
-                    "OrchestrationStageName": stage.name,
-                    "StageInstanceId": stage_row["Id"],
-                    "Status": RunStatus.NOT_STARTED.value,
-                    "StepType": step.kind.value,
-                    "OwnerId": apu,
-                }
-                for step in stage.steps
-            ]
-            ids = self.store.insert(STEP, step_rows, user_id=apu)
-        for r, i in zip(step_rows, ids, strict=True):
-            r["Id"] = i
+        stage_row["Id"] = self._new_ids(STAGE, 1)[0]
+        step_rows: list[dict[str, Any]] = [
+            {
+                "Id": step_id,
+                "Name": step.name,
+                "Label": step.label[:80],
+                "Description": step.description,
+                "OrchestrationInstanceId": state.id,
+                "OrchestrationName": state.orchestration.name,
+                "OrchestrationStageName": stage.name,
+                "StageInstanceId": stage_row["Id"],
+                "Status": RunStatus.NOT_STARTED.value,
+                "StepType": step.kind.value,
+                "OwnerId": apu,
+            }
+            for step, step_id in zip(
+                stage.steps, self._new_ids(STEP, len(stage.steps)), strict=True
+            )
+        ]
+        state.new.setdefault(STAGE, []).append(stage_row)
+        state.new.setdefault(STEP, []).extend(step_rows)
         state.stages.append(stage_row)
         state.steps.extend(step_rows)
         state.run["CurrentStage"] = stage.name
         state.entry(Milestone.START_STAGE, stage=stage.name)
         del now
+
+    def _new_ids(self, object_name: str, count: int) -> list[str]:
+        """Ids for rows inserted later in this advance (see ``RunState.new``)."""
+        return self.store.ids.allocate(self.store.schema.get(object_name).key_prefix, count)
 
     def _stage_done(self, state: RunState, stage: Stage, stage_row: Mapping[str, Any]) -> bool:
         kind = stage.completion
@@ -1016,8 +1030,11 @@ class Orchestrator:
         apu = self.automated_process_user_id()
         dirty: dict[tuple[str, str], set[str]] = state.run.pop("__dirty__", {})
         rows: dict[tuple[str, str], dict[str, Any]] = state.run.pop("__rows__", {})
+        new = {str(r["Id"]) for made in state.new.values() for r in made}
         by_object: dict[str, list[dict[str, Any]]] = {}
         for (obj, rid), names in dirty.items():
+            if rid in new:
+                continue  # inserted below as it is now
             row = rows[(obj, rid)]
             by_object.setdefault(obj, []).append({"Id": rid, **{n: row.get(n) for n in names}})
         run = state.run
@@ -1034,6 +1051,10 @@ class Orchestrator:
         }
         now = self.store.clock.now()
         with self.store.trusted():
+            for obj in (STAGE, STEP):
+                if state.new.get(obj):
+                    self.store.insert(obj, state.new[obj], user_id=apu)
+            state.new.clear()
             for obj in (STAGE, STEP, WORK_ITEM_OBJECT):
                 if by_object.get(obj):
                     self.store.update(obj, by_object[obj], user_id=apu)
