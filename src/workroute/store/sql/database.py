@@ -22,7 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -534,7 +534,19 @@ def _disable_pysqlite_begin(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write(conn) else "BEGIN")
+    """Begin on the driver's connection (``exec_driver_sql`` costs several times the
+    statement in SQLAlchemy's execution set-up, and every transaction begins), unless
+    someone listens to the engine's statements; errors raised as SQLAlchemy raises
+    them (``database is locked`` is a ConflictError to callers)."""
+    sql = "BEGIN IMMEDIATE" if _wants_write(conn) else "BEGIN"
+    if conn.dispatch.before_cursor_execute:
+        conn.exec_driver_sql(sql)
+        return
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
 def _wants_write(conn: Connection) -> bool:
