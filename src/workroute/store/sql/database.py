@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -286,8 +286,7 @@ class Database:
 
     # -- transactions ---------------------------------------------------------
 
-    @contextmanager
-    def write(self, *, savepoint: bool = True) -> Iterator[Connection]:
+    def write(self, *, savepoint: bool = True) -> AbstractContextManager[Connection]:
         """A write transaction.
 
         A nested call on the same thread runs in a savepoint of the outer transaction:
@@ -298,8 +297,11 @@ class Database:
         """
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None and not savepoint:
-            yield current
-            return
+            return _Joined(current)  # no generator: the engine joins dozens of times a run
+        return self._write(current)
+
+    @contextmanager
+    def _write(self, current: Connection | None) -> Iterator[Connection]:
         if current is not None:
             with (
                 _mapped_errors(),
@@ -435,15 +437,12 @@ class Database:
             if stack:
                 stack[-1].extend(done)
 
-    @contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> AbstractContextManager[Connection]:
         """A read: joins the current write transaction on this thread, if any."""
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
-            yield current
-            return
-        with self.engine.connect() as conn:
-            yield conn
+            return _Joined(current)
+        return self.engine.connect()
 
     def next_sequence(self, conn: Connection, name: str, count: int = 1) -> int:
         """Reserve ``count`` numbers of a named sequence inside ``conn``'s transaction.
@@ -473,6 +472,21 @@ class Database:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.engine.dispose()
+
+
+class _Joined(AbstractContextManager[Connection]):
+    """The transaction this thread is in, joined: nothing to begin or end."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> Connection:
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def _width(n: int) -> int:
