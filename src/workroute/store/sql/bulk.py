@@ -259,6 +259,8 @@ def _utc_to_sqlite(value: datetime) -> str:
     """UTCDateTime's bind processing and then SQLite DATETIME's, in one step: naive
     UTC, written as ``YYYY-MM-DD HH:MM:SS.ffffff`` (SQLAlchemy's storage format, so
     stored values compare as before). Every row the store writes has three."""
+    if value.tzinfo is UTC:  # the clock's own: its ISO form, less the "+00:00"
+        return value.isoformat(" ", "microseconds")[:_STORED_LENGTH]
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value.isoformat(" ", "microseconds")
