@@ -74,7 +74,6 @@ class WorkItems:
         self.orch = orchestrator
         self.org = orchestrator.org
         self.store = orchestrator.store
-        self._last_assignees: tuple[str, frozenset[str]] | None = None
         # One hook for every object that wants work item and run saves only while a
         # channel routes work items: otherwise the engine's updates of both need not
         # read the stored rows (the hooks compare the old status with the new).
@@ -86,13 +85,6 @@ class WorkItems:
         """The assignee ids whose work items ``principal`` may complete: themself, their
         groups and their queues."""
         return owners_visible_to(self.store, principal)
-
-    def _assignees(self, principal: Principal) -> frozenset[str]:
-        """:meth:`assignees_of`, read once per action (``get`` just read it)."""
-        cached = self._last_assignees
-        if cached is not None and cached[0] == principal.user_id:
-            return cached[1]
-        return self.assignees_of(principal)
 
     def todo(self, principal: Principal) -> list[dict[str, Any]]:
         """The user's open work items, oldest first."""
@@ -107,21 +99,32 @@ class WorkItems:
         rows = self.store.find(WORK_ITEM_OBJECT, RelatedRecordId=rid)
         return _open_sorted([r for r in rows if str(r["AssigneeId"]) in ids])
 
-    def get(self, work_item_id: str, principal: Principal) -> dict[str, Any]:
-        """A work item its assignee (or an admin) may see."""
+    def get(
+        self,
+        work_item_id: str,
+        principal: Principal,
+        *,
+        assignees: frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        """A work item its assignee (or an admin) may see (``assignees``: the
+        principal's :meth:`assignees_of`, when the caller has read them already)."""
         rows = self.store.get_many(WORK_ITEM_OBJECT, [normalize_id(work_item_id)])
         if not rows:
             raise NotFoundError(f"No work item with id {work_item_id}")
         row = rows[0]
-        if not self._may_see(row, principal):
+        if not self._may_see(row, principal, assignees):
             raise NotFoundError(f"No work item with id {work_item_id}")
         return row
 
-    def _may_see(self, row: Mapping[str, Any], principal: Principal) -> bool:
+    def _may_see(
+        self, row: Mapping[str, Any], principal: Principal, assignees: frozenset[str] | None
+    ) -> bool:
         if principal.has(Permission.MODIFY_ALL_DATA) or principal.has(Permission.VIEW_ALL_DATA):
             return True
+        if assignees is None:
+            assignees = self.assignees_of(principal)
         return (
-            str(row["AssigneeId"]) in self.assignees_of(principal)
+            str(row["AssigneeId"]) in assignees
             or str(row.get("CompletedById") or "") == principal.user_id
         )
 
@@ -153,9 +156,9 @@ class WorkItems:
         from workroute.flows import submit_form
 
         with self.org.db.write():
-            self._last_assignees = None  # under the write lock: this action's own
-            row = self.get(work_item_id, principal)
-            if str(row["AssigneeId"]) not in self._assignees(principal):
+            assignees = self.assignees_of(principal)  # read once for both checks
+            row = self.get(work_item_id, principal, assignees=assignees)
+            if str(row["AssigneeId"]) not in assignees:
                 raise InsufficientAccessError(
                     "Only the work item's assignee (or a member of its group or queue) "
                     "can complete it"
