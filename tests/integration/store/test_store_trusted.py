@@ -178,3 +178,38 @@ def test_a_trusted_update_standing_in_for_hooks_skips_only_those(org: Org, admin
             "Account", [{"Id": aid, "Industry": "Gas"}], user_id=admin, standing_in_for=[mine]
         )
     assert org.store.get("Account", aid)["Industry"] == "Water"
+
+
+def test_an_update_given_the_rows_read_in_its_transaction_reads_none(
+    org: Org, admin: str, clock: ManualClock
+) -> None:
+    """``Store.update(current=...)``: rows the caller read inside the write
+    transaction are the stored rows (hooks see them as the old values); a row it does
+    not hold is read as usual."""
+    [a1, a2] = org.store.insert(
+        "Account", [{"Name": "One", "Industry": "Energy"}, {"Name": "Two"}], user_id=admin
+    )
+    olds: list[object] = []
+    org.hooks.after_save("Account", lambda ctx: olds.extend(o and o["Name"] for o in ctx.old))
+    reads: list[str] = []
+
+    def note(_c: object, _cur: object, sql: str, *_: object) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and "Account" in sql:
+            reads.append(sql)
+
+    clock.advance(5)
+    with org.db.write():
+        held = org.store.get_many("Account", [a1])
+        event.listen(org.db.engine, "before_cursor_execute", note)
+        try:
+            org.store.update("Account", [{"Id": a1, "Name": "Uno"}], user_id=admin, current=held)
+            assert reads == []
+            org.store.update("Account", [{"Id": a2, "Name": "Dos"}], user_id=admin, current=held)
+            assert len(reads) == 1  # a2 is not among the rows given: read
+        finally:
+            event.remove(org.db.engine, "before_cursor_execute", note)
+    assert olds == ["One", "Two"]
+    row = org.store.get("Account", a1)
+    assert (row["Name"], row["Industry"]) == ("Uno", "Energy")
+    assert row["LastModifiedDate"] == clock.now() != row["CreatedDate"]
+    assert org.store.get("Account", a2)["Name"] == "Dos"
