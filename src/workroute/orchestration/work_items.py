@@ -42,6 +42,7 @@ from workroute.orchestration.assignment import (
     work_item_owner,
 )
 from workroute.orchestration.history import LogEntry, Milestone, write_log
+from workroute.orchestration.run_state import dumps
 from workroute.orchestration.runs import (
     RESUMES_AS_COMPLETING_USER_UNTIL,
     RUN,
@@ -49,7 +50,6 @@ from workroute.orchestration.runs import (
     WORK_ITEM_CLOSED,
     Orchestrator,
     RunStateError,
-    dumps,
 )
 from workroute.orchestration.status import RunStatus, WorkItemStatus
 from workroute.routing.closing import end_work
