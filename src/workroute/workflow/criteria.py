@@ -23,11 +23,13 @@ Salesforce's semantics, as the workflow rule editor documents them:
 from __future__ import annotations
 
 import dataclasses
+import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from workroute.kernel.errors import InvalidFieldError
 from workroute.lang.soql.ast import DateLiteral
@@ -140,6 +142,27 @@ class CompiledCriteria:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "met", _predicate(self.items, self.expr))
+
+    def met_given(self, index: int) -> Predicate | None:
+        """The criteria for a subject already known to meet required item ``index``
+        (the rule index looked its value up): the other items, or None when nothing
+        is left to test. Outcomes are those of :attr:`met`, with one test fewer."""
+        expr = self.expr
+        rest: FilterExpr | None
+        if expr is None:
+            items = tuple(i for i in self.items if i.index != index)
+            return _predicate(items, None) if items else None
+        if isinstance(expr, FilterRef) and expr.n == index:
+            return None
+        if isinstance(expr, FilterAnd):
+            operands = tuple(e for e in expr.operands if e != FilterRef(index))
+            if len(operands) == len(expr.operands):
+                return self.met
+            if not operands:
+                return None
+            rest = operands[0] if len(operands) == 1 else FilterAnd(operands)
+            return _filter_predicate(rest, [_item_predicate(i) for i in self.items])
+        return self.met
 
     def evaluate(self, s: Subject) -> tuple[bool, list[ItemCheck]]:
         checks = [item.check(s) for item in self.items]
@@ -315,7 +338,9 @@ def _equals_keys(op: FilterOperation, operand: Operand, raw: str | None) -> froz
 
 def equality_key(value: object) -> str | None:
     """How a text equality criterion sees ``value``: None when blank."""
-    return None if _blank(value) else _text(value)
+    if value is None or value == "":
+        return None
+    return value.lower() if type(value) is str else _text(value)
 
 
 # -- typed values ---------------------------------------------------------------------
@@ -450,11 +475,11 @@ def _text(value: object) -> str:
 
 
 _NEGATIVE = frozenset({FilterOperation.NOT_EQUAL, FilterOperation.NOT_CONTAIN})
-_ORDER = {
-    FilterOperation.LESS_THAN: lambda a, b: a < b,
-    FilterOperation.GREATER_THAN: lambda a, b: a > b,
-    FilterOperation.LESS_OR_EQUAL: lambda a, b: a <= b,
-    FilterOperation.GREATER_OR_EQUAL: lambda a, b: a >= b,
+_ORDER: dict[FilterOperation, Callable[[Any, Any], bool]] = {
+    FilterOperation.LESS_THAN: operator.lt,
+    FilterOperation.GREATER_THAN: operator.gt,
+    FilterOperation.LESS_OR_EQUAL: operator.le,
+    FilterOperation.GREATER_OR_EQUAL: operator.ge,
 }
 
 
@@ -478,8 +503,12 @@ def _value_test(op: FilterOperation, f: FieldDef, raw: str | None) -> Test:
     if op in (FilterOperation.CONTAINS, FilterOperation.NOT_CONTAIN, FilterOperation.STARTS_WITH):
         needles = [v.lower() for v in values if v]
         if op is FilterOperation.STARTS_WITH:
-            return lambda a, _s: not _blank(a) and any(_text(a).startswith(n) for n in needles)
+            prefixes = tuple(needles)  # str.startswith tries each
+            return lambda a, _s: not _blank(a) and _text(a).startswith(prefixes)
         if op is FilterOperation.CONTAINS:
+            if len(needles) == 1:
+                needle = needles[0]
+                return lambda a, _s: not _blank(a) and needle in _text(a)
             return lambda a, _s: not _blank(a) and any(n in _text(a) for n in needles)
         return lambda a, _s: _blank(a) or not any(n in _text(a) for n in needles)
     if op in (FilterOperation.EQUALS, FilterOperation.NOT_EQUAL) and blank_only:
@@ -496,7 +525,35 @@ def _value_test(op: FilterOperation, f: FieldDef, raw: str | None) -> Test:
             return not wants_blank if negative else wants_blank
         return one(actual, s)
 
+    if kind == "number":
+        return _with_float_path(op, present, test)
     return test
+
+
+def _with_float_path(op: FilterOperation, present: list[str], test: Test) -> Test:
+    """Stored numbers arrive as floats: compare them with the values' float twins
+    instead of making a Decimal of each. A float compares with a decimal of at most 15
+    significant digits exactly as the float's shortest repr (what ``_as_number``
+    makes of it) does, so outcomes are the same; anything else takes ``test``."""
+    twins: list[float] = []
+    for v in present:
+        d = _number(v)
+        if len(d.as_tuple().digits) > 15:
+            return test
+        twins.append(float(d))
+    fast: Callable[[float], bool]
+    if op is FilterOperation.EQUALS:
+        fast = twins.__contains__
+    elif op is FilterOperation.NOT_EQUAL:
+        return lambda a, s: (a not in twins) if type(a) is float and a == a else test(a, s)
+    elif (order := _ORDER.get(op)) is None:
+        return test
+    elif len(twins) == 1:
+        bound = twins[0]
+        fast = lambda a: order(a, bound)  # noqa: E731
+    else:
+        fast = lambda a: any(order(a, t) for t in twins)  # noqa: E731
+    return lambda a, s: fast(a) if type(a) is float and a == a else test(a, s)
 
 
 def _single_test(op: FilterOperation, kind: _Kind, f: FieldDef, present: list[str]) -> Test:

@@ -318,6 +318,16 @@ def _flow_value(text: str, run: ActionRun) -> object:
     return parent_values(run.engine.store, [run.record], [pp])[0][pp.key]
 
 
+def _formula_met(rule: CompiledRule, ctx: EvalContext) -> bool:
+    """Whether a formula rule's formula is true (false for a rule without one)."""
+    if rule.formula is None:
+        return False
+    try:
+        return bool(rule.formula.fn(ctx))
+    except FormulaEvaluationError:
+        return False  # Salesforce: a formula error means the rule is not met
+
+
 def _parents(
     store: Store, cw: CompiledWorkflow, records: Sequence[Mapping[str, object]]
 ) -> list[dict[str, object]]:
@@ -344,6 +354,10 @@ class _Run:
         self.today = ctx.now.date()
         self.records: list[Record] = [dict(ctx.new[i]) for i in indexes]
         self.olds: list[Record | None] = [ctx.old[i] for i in indexes]
+        #: What the save changed in each record (the store works it out for updates).
+        self.saved_changes: list[frozenset[str]] | None = (
+            [ctx.changed[i] for i in indexes] if len(ctx.changed) == len(ctx.new) else None
+        )
         self.ids = [str(r["Id"]) for r in self.records]
         self.fired: list[set[str]] = [set() for _ in self.records]
         self.changes: list[dict[str, object]] = [{} for _ in self.records]
@@ -431,71 +445,80 @@ class _Run:
         Every rule of a record is evaluated before any of its rules fires, so rules of
         one round all see the record as the round began."""
         subjects = self._subjects([self.records[i] for i in indexes])
-        tracing = self.trace is not None
+        if self.trace is None:
+            return self._fire(indexes, subjects, self.saved_changes if round_ == 0 else None)
         index = self.index
         flagged: set[int] = set()
         for i, s in zip(indexes, subjects, strict=True):
-            old = self.olds[i]
             fired = self.fired[i]
-            candidates = index.rules if tracing else index.candidates(s.record)
-            changed = index.changed(s.record, old) if old is not None and not tracing else None
-            results = (
-                self._traced(i, s, candidates, fired)
-                if tracing
-                else self._met_rules(i, s, candidates, fired, changed)
-            )
-            for rule, met, checks, before in results:
+            for rule, met, checks, before in self._traced(i, s, index.rules, fired):
                 fire, reason = self._decide(rule, met, before)
                 if fire:
                     fired.add(rule.name)
                     if self._apply_rule(i, rule, s):
                         flagged.add(i)
-                if tracing and (round_ == 0 or met):  # re-evaluations report met rules
+                if round_ == 0 or met:  # re-evaluations report met rules
                     self._report(i, rule, met, before, fire, reason, round_, checks)
         return flagged
 
-    def _met_rules(
+    def _fire(
         self,
-        i: int,
-        s: Subject,
-        candidates: Sequence[CompiledRule],
-        fired: set[str],
-        changed: frozenset[str] | None,
-    ) -> list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]]:
-        """The save path: the candidates ``s`` meets, with whether they were met
-        before the edit where that decides (triggering-update rules)."""
-        out: list[tuple[CompiledRule, bool, tuple[ItemCheck, ...], bool | None]] = []
-        reads = self.index.reads_of
-        ctx: EvalContext | None = None  # one formula context per record, made on demand
-        for rule in candidates:
-            if rule.name in fired:
-                continue
-            triggering = rule.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
-            if triggering and changed is not None:
-                read = reads[rule.name]
-                if read is not None and read.isdisjoint(changed):
-                    continue  # met before and after alike: cannot trigger
-            if rule.criteria is not None:
-                met = rule.criteria.met(s)
-            elif rule.formula is not None:
-                if ctx is None:
-                    ctx = EvalContext(
-                        s.record,
-                        now=self.now,
-                        prior=self.olds[i],
-                        related=s.parents,
-                        globals=self.globals,
-                    )
-                try:
-                    met = bool(rule.formula.fn(ctx))
-                except FormulaEvaluationError:
-                    met = False  # Salesforce: a formula error means the rule is not met
-            else:
-                met = False
-            if met:
-                before = self._met_before(i, rule) if triggering and not self.created else None
-                out.append((rule, True, (), before))
-        return out
+        indexes: Sequence[int],
+        subjects: Sequence[Subject],
+        saved_changes: Sequence[frozenset[str]] | None,
+    ) -> set[int]:
+        """:meth:`_round` for a plain save: the index's candidates only, with the
+        triggering-update shortcut, and prior values evaluated only where they decide.
+        ``saved_changes`` are the fields the save changed, while the records are as
+        saved."""
+        index = self.index
+        created = self.created
+        flagged: set[int] = set()
+        # One formula context, pointed at each record in turn: making one per record
+        # costs about as much as evaluating the formulas.
+        ctx = EvalContext(now=self.now, globals=self.globals)
+        before = EvalContext(now=self.now, globals=self.globals)  # the stored versions
+        olds = self.old_subjects
+        for i, s in zip(indexes, subjects, strict=True):
+            record = s.record
+            old = self.olds[i]
+            fired = self.fired[i]
+            changed: frozenset[str] | None = None
+            if old is not None:
+                changed = saved_changes[i] if saved_changes else index.changed(record, old)
+            ctx.record, ctx.prior, ctx.related = record, old, s.parents
+            before_set = False
+            met: list[CompiledRule] = []
+            for c in index.candidates(record):
+                rule = c.rule
+                if rule.name in fired:
+                    continue
+                triggering = c.triggering and not created
+                if triggering and c.reads is not None and changed is not None:
+                    if c.reads.isdisjoint(changed):
+                        continue  # met before and after alike: cannot trigger
+                if rule.criteria is not None:
+                    if c.test is not None and not c.test(s):
+                        continue
+                elif not _formula_met(rule, ctx):
+                    continue
+                if triggering:  # fires only if the stored version did not meet it
+                    assert olds is not None
+                    if rule.criteria is not None:
+                        if rule.criteria.met(olds[i]):
+                            continue
+                    else:
+                        if not before_set:
+                            before.record, before.related = olds[i].record, olds[i].parents
+                            before_set = True
+                        if _formula_met(rule, before):
+                            continue
+                met.append(rule)
+            for rule in met:
+                fired.add(rule.name)
+                if rule.actions and self._apply_rule(i, rule, s):
+                    flagged.add(i)
+        return flagged
 
     def _traced(
         self, i: int, s: Subject, candidates: Sequence[CompiledRule], fired: set[str]

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,13 @@ from workroute.lang.formula.ast import Binary, NumberLit
 from workroute.lang.formula.types import Typed
 from workroute.metadata.workflow import FilterAnd, FilterRef, WorkflowTriggerTypes
 from workroute.schema.model import ObjectDef
-from workroute.workflow.criteria import Bound, CompiledCriteria, CompiledItem, equality_key
+from workroute.workflow.criteria import (
+    Bound,
+    CompiledCriteria,
+    CompiledItem,
+    Predicate,
+    equality_key,
+)
 
 if TYPE_CHECKING:
     from workroute.workflow.compiled import CompiledRule
@@ -38,6 +44,23 @@ if TYPE_CHECKING:
 _TRIGGERING = WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
 #: (record field, bounds ascending, the positions of the rules with those bounds)
 _Bounds = tuple[str, tuple[float, ...], tuple[int, ...]]
+#: Per keyed field the value found (None: none the table has), then per bound group
+#: where the record's number cuts the bounds (-1: blank).
+_Signature = tuple[str | int | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A rule as a plain save evaluates it once the index has found it."""
+
+    rule: CompiledRule
+    #: What is left to test of the rule's criteria once the index has looked up its
+    #: equality item (None: nothing is). Unused by formula rules.
+    test: Predicate | None
+    triggering: bool
+    #: The record fields whose change can change the outcome of a triggering-update
+    #: rule (None: not known, or not a triggering-update rule).
+    reads: frozenset[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +80,29 @@ class RuleIndex:
     #: rule's outcome, or None when that is not known (formula fields read others).
     reads_of: Mapping[str, frozenset[str] | None]
     read_by_any: frozenset[str]
+    #: Per position, the rule as :meth:`candidates` gives it.
+    entries: tuple[Candidate, ...]
+    #: Candidates by what the index found for a record (see :meth:`candidates`).
+    memo: dict[_Signature, tuple[Candidate, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, obj: ObjectDef, rules: Sequence[CompiledRule]) -> RuleIndex:
         unindexed: list[int] = []
         keyed: dict[str, dict[str, list[int]]] = {}
         bounded: dict[tuple[str, bool], list[tuple[Decimal, int]]] = {}
+        tests: list[Predicate | None] = []
         for pos, rule in enumerate(rules):
+            tests.append(rule.criteria.met if rule.criteria is not None else None)
             if rule.criteria is not None:
                 item = _index_item(rule.criteria)
                 if item is not None and item.equals_keys is not None:
                     table = keyed.setdefault(item.operand.key, {})
                     for key in item.equals_keys:
                         table.setdefault(key, []).append(pos)
+                    # found only through a value the item accepts: it is met
+                    tests[pos] = rule.criteria.met_given(item.index)
                     continue
                 bound = _criteria_bound(rule.criteria)
             elif rule.formula is not None:
@@ -97,34 +130,54 @@ class RuleIndex:
             below=tuple(below),
             reads_of={r.name: read for r, read in zip(rules, reads, strict=True)},
             read_by_any=frozenset(f for r in reads if r is not None for f in r),
+            entries=tuple(
+                Candidate(rule=r, test=t, triggering=r.trigger is _TRIGGERING, reads=read)
+                for r, t, read in zip(rules, tests, reads, strict=True)
+            ),
         )
 
-    def candidates(self, record: Mapping[str, object]) -> list[CompiledRule]:
-        """The rules ``record`` may meet, in declared order."""
+    def candidates(self, record: Mapping[str, object]) -> tuple[Candidate, ...]:
+        """The rules ``record`` may meet, in declared order.
+
+        They depend only on which indexed value the record has and where its numbers
+        fall among the bounds, so each such combination is worked out once (records
+        of a bulk save share a few)."""
         if not (self.keyed or self.above or self.below):
-            return list(self.rules)
-        hits = list(self.unindexed)
+            return self.entries
+        sig: list[str | int | None] = []
         for name, table in self.keyed:
             key = equality_key(record.get(name))
-            if key is not None:
-                found = table.get(key)
-                if found:
-                    hits.extend(found)
-        for name, bounds, positions in self.above:
+            sig.append(key if key in table else None)
+        for name, bounds, _ in self.above:
             value = _number(record.get(name))
-            if value is None:
-                hits.extend(positions)  # a blank is for the rule to judge
-            else:
-                hits.extend(positions[: bisect_right(bounds, value + _slack(value))])
-        for name, bounds, positions in self.below:
+            sig.append(-1 if value is None else bisect_right(bounds, value + _slack(value)))
+        for name, bounds, _ in self.below:
             value = _number(record.get(name))
-            if value is None:
-                hits.extend(positions)
-            else:
-                hits.extend(positions[bisect_left(bounds, value - _slack(value)) :])
+            sig.append(-1 if value is None else bisect_left(bounds, value - _slack(value)))
+        signature = tuple(sig)
+        memo = self.memo
+        found = memo.get(signature)
+        if found is None:
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            found = memo[signature] = self._select(signature)
+        return found
+
+    def _select(self, signature: _Signature) -> tuple[Candidate, ...]:
+        hits = list(self.unindexed)
+        k, a = len(self.keyed), len(self.keyed) + len(self.above)
+        for (_, table), key in zip(self.keyed, signature[:k], strict=True):
+            if isinstance(key, str):
+                hits.extend(table[key])
+        for (_, _, positions), cut in zip(self.above, signature[k:a], strict=True):
+            assert isinstance(cut, int)
+            hits.extend(positions if cut < 0 else positions[:cut])  # a blank is for the rule
+        for (_, _, positions), cut in zip(self.below, signature[a:], strict=True):
+            assert isinstance(cut, int)
+            hits.extend(positions if cut < 0 else positions[cut:])
         hits.sort()
-        rules = self.rules
-        return [rules[p] for p in hits]
+        entries = self.entries
+        return tuple(entries[p] for p in hits)
 
     def changed(self, record: Mapping[str, object], old: Mapping[str, object]) -> frozenset[str]:
         """The fields triggering-update rules read that an edit changed: a rule that
@@ -167,6 +220,9 @@ def _number(value: object) -> float | None:
 
 
 _EPSILON = 1e-9
+#: Candidate lists kept per index: bulk saves repeat a few, and a field with many
+#: values must not grow the memo without end.
+_MEMO_SIZE = 4096
 
 
 def _slack(value: float) -> float:
@@ -231,4 +287,4 @@ def _reads(obj: ObjectDef, rule: CompiledRule) -> frozenset[str] | None:
     return frozenset(names)
 
 
-__all__ = ["RuleIndex"]
+__all__ = ["Candidate", "RuleIndex"]
