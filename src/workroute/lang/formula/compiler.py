@@ -271,7 +271,7 @@ class _Compiler:
     def unary(self, node: Unary, t: Typed, operand: Code) -> Evaluator:
         a = operand.fn
         if node.op == "NOT":
-            return compile_not(a)
+            return compile_not(a, operand.record_key)
         if node.op == "+":
             return a
 

@@ -402,3 +402,11 @@ def test_blank_as_zero_comparisons() -> None:
     assert run("Amount = 0", blank_as_zero=True) is True
     assert run("Amount > -1", blank_as_zero=True) is True
     assert run("Amount + Qty", {"Qty": 2}, blank_as_zero=True) == Decimal(2)
+
+
+@pytest.mark.parametrize("value", [True, False, None])
+def test_not_of_a_checkbox_field(value: bool | None) -> None:
+    """NOT reads a checkbox field directly; a blank one stays blank (null)."""
+    expected = None if value is None else not value
+    assert run("NOT(IsClosed)", {"IsClosed": value}) is expected
+    assert run("!IsClosed", {"IsClosed": value}) is expected

@@ -75,6 +75,17 @@ def test_begins_contains_on_blank_text_are_null() -> None:
     assert run("CONTAINS(Name, Other)") is True  # an empty search text is found
 
 
+@pytest.mark.parametrize("value", ["Ada Lovelace", "ada", "Lovelace", "", None])
+def test_begins_contains_of_a_field_and_a_literal_read_the_field_as_any_text(
+    value: str | None,
+) -> None:
+    """``F(Field, "text")`` reads the stored text itself; the outcome is that of the
+    general form, where the field is any text expression."""
+    for fn in ("BEGINS", "CONTAINS"):
+        general = run(f'{fn}(Name & "", "Ada")', {"Name": value})
+        assert run(f'{fn}(Name, "Ada")', {"Name": value}) is general
+
+
 # ---------------------------------------------------------------------- FIND
 
 

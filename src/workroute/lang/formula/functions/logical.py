@@ -110,7 +110,18 @@ def _compile_or(call: CompileCall) -> Evaluator:
     return or_
 
 
-def compile_not(a: Evaluator) -> Evaluator:
+def compile_not(a: Evaluator, record_key: str | None = None) -> Evaluator:
+    """NOT of ``a``; of the record's own checkbox ``record_key`` (read directly, one
+    call fewer) when ``a`` reads just that."""
+    if record_key is not None:
+        key = record_key
+
+        def not_field(ctx: EvalContext) -> bool | None:
+            v = ctx.record.get(key)
+            return None if v is None else not v
+
+        return not_field
+
     def not_(ctx: EvalContext) -> bool | None:
         v = a(ctx)
         return None if v is None else not v
@@ -119,7 +130,7 @@ def compile_not(a: Evaluator) -> Evaluator:
 
 
 def _compile_not(call: CompileCall) -> Evaluator:
-    return compile_not(call.fns[0])
+    return compile_not(call.fns[0], call.codes[0].record_key)
 
 
 # ----------------------------------------------------------------------------- IF

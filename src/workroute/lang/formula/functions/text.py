@@ -79,8 +79,26 @@ def _check_text_test(call: CheckCall) -> FormulaType:
     return CHECKBOX
 
 
+def _field_and_literal(call: CompileCall) -> tuple[str | None, str | None]:
+    """(the record field read directly, the literal text) of ``F(Field, "text")``,
+    the common form of BEGINS and CONTAINS: they read the stored text themselves,
+    with two calls fewer per evaluation."""
+    text, sub = call.codes
+    if text.record_key is None or not sub.const or not isinstance(sub.value, str):
+        return None, None
+    return text.record_key, sub.value
+
+
 def _compile_begins(call: CompileCall) -> Evaluator:
     a, b = call.fns
+    key, sub = _field_and_literal(call)
+    if key is not None and sub:
+
+        def begins_literal(ctx: EvalContext) -> bool | None:
+            text = ctx.record.get(key)
+            return None if not text else text.startswith(sub)
+
+        return begins_literal
 
     def begins(ctx: EvalContext) -> bool | None:
         sub = b(ctx)
@@ -94,6 +112,14 @@ def _compile_begins(call: CompileCall) -> Evaluator:
 
 def _compile_contains(call: CompileCall) -> Evaluator:
     a, b = call.fns
+    key, sub = _field_and_literal(call)
+    if key is not None and sub:
+
+        def contains_literal(ctx: EvalContext) -> bool | None:
+            text = ctx.record.get(key)
+            return None if not text else sub in text
+
+        return contains_literal
 
     def contains(ctx: EvalContext) -> bool | None:
         sub = b(ctx)
