@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -60,6 +61,8 @@ from workroute.workflow.recipients import WorkflowActionError
 
 #: Re-evaluations after the first round of field updates (Salesforce's limit).
 MAX_REEVALUATIONS = 5
+_NONE_FIRED: frozenset[str] = frozenset()
+_NO_PARENTS: Mapping[str, object] = MappingProxyType({})
 TIMER_KIND = "workflow"
 
 FlowCallable = Callable[[dict[str, object]], None]
@@ -352,17 +355,21 @@ class _Run:
         self.created = ctx.operation is Operation.INSERT
         self.now = ctx.now
         self.today = ctx.now.date()
-        self.records: list[Record] = [dict(ctx.new[i]) for i in indexes]
+        # The saved records, copied before a field update changes one (most are not).
+        self.records: list[Record] = [ctx.new[i] for i in indexes]
+        self.copied: set[int] = set()
         self.olds: list[Record | None] = [ctx.old[i] for i in indexes]
         #: What the save changed in each record (the store works it out for updates).
         self.saved_changes: list[frozenset[str]] | None = (
             [ctx.changed[i] for i in indexes] if len(ctx.changed) == len(ctx.new) else None
         )
         self.ids = [str(r["Id"]) for r in self.records]
-        self.fired: list[set[str]] = [set() for _ in self.records]
-        self.changes: list[dict[str, object]] = [{} for _ in self.records]
+        # Per record (by position) that has any: the rules that fired, the staged
+        # field updates, and the other actions to run.
+        self.fired: dict[int, set[str]] = {}
+        self.changes: dict[int, dict[str, object]] = {}
         self.parent_changes: dict[str, dict[str, dict[str, object]]] = {}
-        self.to_run: list[list[tuple[str, Action]]] = [[] for _ in self.records]
+        self.to_run: dict[int, list[tuple[str, Action]]] = {}
         self.trace: Trace | None = getattr(engine._local, "trace", None)
         self.globals = (
             self.store.formula_globals(cw.global_paths, ctx.user_id) if cw.global_paths else {}
@@ -371,7 +378,7 @@ class _Run:
         if cw.uses_user:
             users = self.store.get_many("User", [ctx.user_id])
             self.user = users[0] if users else {}
-        self.outcomes: list[list[RuleOutcome]] = [[] for _ in self.records]
+        self.outcomes: dict[int, list[RuleOutcome]] = {}
         self.reference_fields = frozenset(p.hops[0].name for p in cw.parent_paths if p.hops)
 
     def execute(self) -> None:
@@ -399,9 +406,9 @@ class _Run:
         self._run_other_actions()
         self._time_triggers(self.cw.active_rules)
         if self.trace is not None:
-            for rid, outs, change in zip(self.ids, self.outcomes, self.changes, strict=True):
-                self.trace.outcomes.setdefault(rid, []).extend(outs)
-                if change:
+            for i, rid in enumerate(self.ids):
+                self.trace.outcomes.setdefault(rid, []).extend(self.outcomes.get(i, ()))
+                if change := self.changes.get(i):
                     self.trace.field_updates.setdefault(rid, {}).update(change)
             for obj_name, by_id in self.parent_changes.items():
                 for pid, values in by_id.items():
@@ -413,7 +420,9 @@ class _Run:
         """What criteria read. Without formula fields a subject shares its record: a
         round evaluates every rule of a record before its field updates change it."""
         rows: Sequence[Mapping[str, object]] = records
-        parents = _parents(self.store, self.cw, rows)
+        parents: Sequence[Mapping[str, object]] = [_NO_PARENTS] * len(rows)
+        if self.cw.parent_paths:
+            parents = _parents(self.store, self.cw, rows)
         if self.cw.formula_fields:
             rows = [self._with_formulas(dict(r), par) for r, par in zip(rows, parents, strict=True)]
         return [
@@ -450,7 +459,7 @@ class _Run:
         index = self.index
         flagged: set[int] = set()
         for i, s in zip(indexes, subjects, strict=True):
-            fired = self.fired[i]
+            fired = self.fired.setdefault(i, set())
             for rule, met, checks, before in self._traced(i, s, index.rules, fired):
                 fire, reason = self._decide(rule, met, before)
                 if fire:
@@ -482,7 +491,7 @@ class _Run:
         for i, s in zip(indexes, subjects, strict=True):
             record = s.record
             old = self.olds[i]
-            fired = self.fired[i]
+            fired = self.fired.get(i, _NONE_FIRED)
             changed: frozenset[str] | None = None
             if old is not None:
                 changed = saved_changes[i] if saved_changes else index.changed(record, old)
@@ -514,8 +523,9 @@ class _Run:
                         if _formula_met(rule, before):
                             continue
                 met.append(rule)
+            if met:
+                self.fired.setdefault(i, set()).update(r.name for r in met)
             for rule in met:
-                fired.add(rule.name)
                 if rule.actions and self._apply_rule(i, rule, s):
                     flagged.add(i)
         return flagged
@@ -579,7 +589,7 @@ class _Run:
         round_: int,
         checks: tuple[ItemCheck, ...],
     ) -> None:
-        self.outcomes[i].append(
+        self.outcomes.setdefault(i, []).append(
             RuleOutcome(
                 rule=rule.name,
                 active=True,
@@ -623,8 +633,12 @@ class _Run:
                 cfu = self.cw.field_updates.get(action.full_name.lower())
                 if cfu is None:
                     continue
+                if i not in self.copied:  # the first change: the saved record stays as it is
+                    self.records[i] = dict(self.records[i])
+                    self.copied.add(i)
                 rec = self.records[i]
-                if self.cw.parent_paths and not self.reference_fields.isdisjoint(self.changes[i]):
+                change = self.changes.setdefault(i, {})
+                if self.cw.parent_paths and not self.reference_fields.isdisjoint(change):
                     # an earlier field update moved a lookup: read the new parent
                     parents = _parents(self.store, self.cw, [rec])[0]
                 value = field_update_value(
@@ -636,22 +650,20 @@ class _Run:
                     self.ctx.user_id,
                     self.now,
                 )
-                changed = _stage(cfu, rec, self.changes[i], self.parent_changes, value)
+                changed = _stage(cfu, rec, change, self.parent_changes, value)
                 if changed and action.reevaluate_on_change and cfu.via is None:
                     reevaluate = True
                 if changed and _notifies_owner(cfu):
-                    self.to_run[i].append((rule.name, action))  # runs as "tell the owner"
+                    self.to_run.setdefault(i, []).append((rule.name, action))  # tell the owner
             else:
-                self.to_run[i].append((rule.name, action))
+                self.to_run.setdefault(i, []).append((rule.name, action))
         return reevaluate
 
     # -- effects -------------------------------------------------------------------
 
     def _save_field_updates(self) -> None:
         changes = [
-            {"Id": rid, **change}
-            for rid, change in zip(self.ids, self.changes, strict=True)
-            if change
+            {"Id": self.ids[i], **change} for i, change in sorted(self.changes.items()) if change
         ]
         if changes:
             ids = [str(c["Id"]) for c in changes]
@@ -659,7 +671,7 @@ class _Run:
                 self.store.update(self.cw.obj.name, changes, user_id=self.ctx.user_id)
             # Other actions and time triggers read the records as saved (hooks of the
             # second save may have changed more); without them nothing reads them again.
-            if any(self.to_run) or any(r.time_triggers for r in self.cw.active_rules):
+            if self.to_run or any(r.time_triggers for r in self.cw.active_rules):
                 fresh = {str(r["Id"]): r for r in self.store.get_many(self.cw.obj.name, ids)}
                 self.records = [
                     fresh.get(rid, rec) for rid, rec in zip(self.ids, self.records, strict=True)
@@ -667,10 +679,10 @@ class _Run:
         _save_parents(self.store, self.parent_changes, self.ctx.user_id)
 
     def _run_other_actions(self) -> None:
-        if not any(self.to_run):
+        if not self.to_run:
             return
         parents = _parents(self.store, self.cw, self.records)
-        for i, actions in enumerate(self.to_run):
+        for i, actions in sorted(self.to_run.items()):
             for rule, action in actions:
                 self.engine._dispatch(
                     ActionRun(
@@ -702,7 +714,7 @@ class _Run:
             mine = pending.get(rid, [])
             for rule in timed:
                 queued = [t for t in mine if t.payload.get("rule") == rule.name]
-                if rule.name in self.fired[i]:
+                if rule.name in self.fired.get(i, _NONE_FIRED):
                     for trig in rule.time_triggers:
                         self._schedule(rid, rule, trig.index, trig.due(rec, self.now))
                 elif queued:
