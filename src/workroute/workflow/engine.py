@@ -387,14 +387,19 @@ class _Run:
             # explain reports every active rule, onCreateOnly ones on edits too.
             index = self.cw.on_create
         self.index = index
-        self.old_subjects = (
-            self._subjects([o or {} for o in self.olds])
+        #: The stored versions as criteria read them, where triggering-update rules
+        #: need them: (records, parents).
+        self.old_inputs = (
+            self._inputs([o or {} for o in self.olds])
             if not self.created
             and any(
                 r.trigger is WorkflowTriggerTypes.ON_CREATE_OR_TRIGGERING_UPDATE
                 for r in index.rules
             )
             else None
+        )
+        self.old_subjects = (
+            None if self.old_inputs is None or self.trace is None else self._subjects(self.olds)
         )
         self.before: dict[tuple[int, str], tuple[bool, tuple[ItemCheck, ...]]] = {}
         flagged = self._round(0, range(len(self.records)))
@@ -416,19 +421,27 @@ class _Run:
 
     # -- evaluation ----------------------------------------------------------------
 
-    def _subjects(self, records: Sequence[Mapping[str, object]]) -> list[Subject]:
+    def _subjects(self, records: Sequence[Mapping[str, object] | None]) -> list[Subject]:
         """What criteria read. Without formula fields a subject shares its record: a
         round evaluates every rule of a record before its field updates change it."""
+        rows, parents = self._inputs([r or {} for r in records])
+        return [
+            Subject(record=r, parents=p, user=self.user, today=self.today)
+            for r, p in zip(rows, parents, strict=True)
+        ]
+
+    def _inputs(
+        self, records: Sequence[Mapping[str, object]]
+    ) -> tuple[Sequence[Mapping[str, object]], Sequence[Mapping[str, object]]]:
+        """The records with their formula fields computed, and their parents' values
+        (fetched in bulk): what :meth:`_subjects` are made of."""
         rows: Sequence[Mapping[str, object]] = records
         parents: Sequence[Mapping[str, object]] = [_NO_PARENTS] * len(rows)
         if self.cw.parent_paths:
             parents = _parents(self.store, self.cw, rows)
         if self.cw.formula_fields:
             rows = [self._with_formulas(dict(r), par) for r, par in zip(rows, parents, strict=True)]
-        return [
-            Subject(record=r, parents=p, user=self.user, today=self.today)
-            for r, p in zip(rows, parents, strict=True)
-        ]
+        return rows, parents
 
     def _with_formulas(
         self, row: dict[str, object], parents: Mapping[str, object]
@@ -453,9 +466,9 @@ class _Run:
 
         Every rule of a record is evaluated before any of its rules fires, so rules of
         one round all see the record as the round began."""
-        subjects = self._subjects([self.records[i] for i in indexes])
         if self.trace is None:
-            return self._fire(indexes, subjects, self.saved_changes if round_ == 0 else None)
+            return self._fire(indexes, self.saved_changes if round_ == 0 else None)
+        subjects = self._subjects([self.records[i] for i in indexes])
         index = self.index
         flagged: set[int] = set()
         for i, s in zip(indexes, subjects, strict=True):
@@ -471,10 +484,7 @@ class _Run:
         return flagged
 
     def _fire(
-        self,
-        indexes: Sequence[int],
-        subjects: Sequence[Subject],
-        saved_changes: Sequence[frozenset[str]] | None,
+        self, indexes: Sequence[int], saved_changes: Sequence[frozenset[str]] | None
     ) -> set[int]:
         """:meth:`_round` for a plain save: the index's candidates only, with the
         triggering-update shortcut, and prior values evaluated only where they decide.
@@ -483,19 +493,24 @@ class _Run:
         index = self.index
         created = self.created
         flagged: set[int] = set()
-        # One formula context, pointed at each record in turn: making one per record
-        # costs about as much as evaluating the formulas.
+        # One subject and one formula context, pointed at each record in turn: making
+        # them per record costs about as much as evaluating the rules; the same for
+        # the stored versions.
+        rows, parents = self._inputs([self.records[i] for i in indexes])
+        s = Subject(record=_NO_PARENTS, parents=_NO_PARENTS, user=self.user, today=self.today)
         ctx = EvalContext(now=self.now, globals=self.globals)
-        before = EvalContext(now=self.now, globals=self.globals)  # the stored versions
-        olds = self.old_subjects
-        for i, s in zip(indexes, subjects, strict=True):
-            record = s.record
+        was = Subject(record=_NO_PARENTS, parents=_NO_PARENTS, user=self.user, today=self.today)
+        before = EvalContext(now=self.now, globals=self.globals)
+        olds = self.old_inputs
+        for i, record, par in zip(indexes, rows, parents, strict=True):
+            s.record = record
+            s.parents = par
             old = self.olds[i]
             fired = self.fired.get(i, _NONE_FIRED)
             changed: frozenset[str] | None = None
             if old is not None:
                 changed = saved_changes[i] if saved_changes else index.changed(record, old)
-            ctx.record, ctx.prior, ctx.related = record, old, s.parents
+            ctx.record, ctx.prior, ctx.related = record, old, par
             before_set = False
             met: list[CompiledRule] = []
             for c in index.candidates(record):
@@ -509,22 +524,32 @@ class _Run:
                 if rule.criteria is not None:
                     if c.test is not None and not c.test(s):
                         continue
-                elif not _formula_met(rule, ctx):
+                elif rule.formula is not None:
+                    try:
+                        if not rule.formula.fn(ctx):
+                            continue
+                    except FormulaEvaluationError:
+                        continue  # Salesforce: a formula error means the rule is not met
+                else:
                     continue
                 if triggering:  # fires only if the stored version did not meet it
-                    assert olds is not None
+                    if not before_set:
+                        assert olds is not None
+                        was.record = before.record = olds[0][i]
+                        was.parents = before.related = olds[1][i]
+                        before_set = True
                     if rule.criteria is not None:
-                        if rule.criteria.met(olds[i]):
+                        if rule.criteria.met(was):
                             continue
-                    else:
-                        if not before_set:
-                            before.record, before.related = olds[i].record, olds[i].parents
-                            before_set = True
-                        if _formula_met(rule, before):
-                            continue
+                    elif _formula_met(rule, before):
+                        continue
                 met.append(rule)
             if met:
-                self.fired.setdefault(i, set()).update(r.name for r in met)
+                names = {r.name for r in met}
+                if (known := self.fired.get(i)) is None:
+                    self.fired[i] = names
+                else:
+                    known |= names
             for rule in met:
                 if rule.actions and self._apply_rule(i, rule, s):
                     flagged.add(i)
