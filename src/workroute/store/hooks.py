@@ -45,6 +45,9 @@ class SaveContext:
     store: Store
     depth: int = 0
     changed: list[frozenset[str]] = field(default_factory=list)
+    #: The store's count of record writes just after this save wrote its rows: while
+    #: it has not moved, ``new`` is what is stored (see ``Store.resave``).
+    written: int = -1
 
 
 Hook = Callable[[SaveContext], None]

@@ -62,6 +62,8 @@ class Store:
         self._local = threading.local()
         #: Statements built once per table (and shape), so a save does not build SQL.
         self._stmts: dict[tuple[object, ...], Executable] = {}
+        #: Writes of records so far (see :meth:`resave`).
+        self._writes = 0
 
     @contextmanager
     def trusted(self) -> Iterator[None]:
@@ -167,6 +169,8 @@ class Store:
                 self._check_references(conn, plan, rows, None)
                 self._check_unique(conn, plan, rows, None)
             self.db.insert_rows(conn, self.table(obj), rows, plan.columns)
+            self._writes += 1
+            ctx.written = self._writes
             self._run_hooks(ctx, before=False)
         return ids
 
@@ -215,11 +219,54 @@ class Store:
         if trusted and not self.hooks.has_any(obj, besides=standing_in_for):
             self._update_unseen(plan, coerced, user_id, now)
             return
-        with self.db.write(savepoint=not trusted) as conn:
-            ids = [rid for rid, _ in coerced]
-            olds = self._held_rows(ids, current) if current is not None else None
-            if olds is None:
-                olds = self._load_for_write(conn, obj, ids)
+        held = (
+            self._held_rows([rid for rid, _ in coerced], current) if current is not None else None
+        )
+        self._update(
+            plan, coerced, user_id, now, trusted=trusted, savepoint=not trusted, stored=held
+        )
+
+    def resave(self, ctx: SaveContext, changes: Sequence[Mapping[str, object]]) -> None:
+        """Update records that the save ``ctx`` has just written, from one of its
+        after-save hooks: workflow field updates, which Salesforce's order of execution
+        saves once more. A full update (values coerced and checked, before- and
+        after-save hooks run), which joins that save's transaction, so that its
+        failure fails the save; the records' stored versions are the rows the save
+        wrote, unless something wrote since (then they are read again)."""
+        if ctx.operation not in (Operation.INSERT, Operation.UPDATE):
+            raise ValueError(f"a {ctx.operation.value} wrote no records to save again")
+        plan = self.plan(ctx.obj)
+        if not changes:
+            return
+        written = {str(r["Id"]): r for r in ctx.new}
+        coerced: list[tuple[str, Record]] = []
+        seen: set[str] = set()
+        for change in changes:
+            rid = str(change["Id"])
+            if rid not in written:
+                raise ValueError(f"{rid} is not a record of this save")
+            if rid in seen:
+                raise DuplicateValueError(f"Duplicate id in list: {rid}", fields=["Id"])
+            seen.add(rid)
+            coerced.append((rid, plan.coerce(change, inserting=False, from_api=False)))
+        stored = [written[rid] for rid, _ in coerced] if ctx.written == self._writes else None
+        now = self.clock.now()
+        self._update(plan, coerced, ctx.user_id, now, trusted=False, savepoint=False, stored=stored)
+
+    def _update(
+        self,
+        plan: SavePlan,
+        coerced: list[tuple[str, Record]],
+        user_id: str,
+        now: datetime,
+        *,
+        trusted: bool,
+        savepoint: bool,
+        stored: list[Record] | None = None,
+    ) -> None:
+        obj = plan.obj
+        with self.db.write(savepoint=savepoint) as conn:
+            olds = stored or self._load_for_write(conn, obj, [rid for rid, _ in coerced])
             news: list[Record] = []
             for (_, given), old in zip(coerced, olds, strict=True):
                 new = dict(old)
@@ -236,6 +283,7 @@ class Store:
                 self._check_unique(conn, plan, news, olds)
             ctx.changed = [_changed(n, o) for n, o in zip(news, olds, strict=True)]
             self._write_updates(conn, plan, news, ctx.changed)
+            ctx.written = self._writes
             self._run_hooks(ctx, before=False)
 
     def delete(self, object_name: str, ids: Sequence[str], *, user_id: str) -> None:
@@ -568,6 +616,7 @@ class Store:
             groups[key].append(given)
         table = self.table(plan.obj)
         with self.db.write(savepoint=False) as conn:
+            self._writes += 1
             matched = 0
             for news in groups.values():
                 cols = plan.columns_among(frozenset(news[0]))
@@ -586,6 +635,7 @@ class Store:
         changed: Sequence[frozenset[str]],
     ) -> int:
         """Write each row's changed columns; returns the rows the database matched."""
+        self._writes += 1
         table = self.table(plan.obj)
         groups: dict[tuple[str, ...], list[dict[str, object]]] = defaultdict(list)
         for new, names in zip(news, changed, strict=True):
@@ -629,6 +679,7 @@ class Store:
                 .where(table.c.Id.in_(norm))
                 .values(IsDeleted=deleted, SystemModstamp=now)
             )
+            self._writes += 1
             self._run_hooks(ctx, before=False)
 
     def _check_references(

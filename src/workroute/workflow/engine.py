@@ -693,7 +693,7 @@ class _Run:
         if changes:
             ids = [str(c["Id"]) for c in changes]
             with self.engine._skipping(ids):
-                self.store.update(self.cw.obj.name, changes, user_id=self.ctx.user_id)
+                self.store.resave(self.ctx, changes)
             # Other actions and time triggers read the records as saved (hooks of the
             # second save may have changed more); without them nothing reads them again.
             if self.to_run or any(r.time_triggers for r in self.cw.active_rules):
