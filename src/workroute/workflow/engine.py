@@ -63,6 +63,8 @@ from workroute.workflow.recipients import WorkflowActionError
 MAX_REEVALUATIONS = 5
 _NONE_FIRED: frozenset[str] = frozenset()
 _NO_PARENTS: Mapping[str, object] = MappingProxyType({})
+_UNSET = object()
+_CONSTANT_OPERATIONS = frozenset({FieldUpdateOperation.LITERAL, FieldUpdateOperation.NULL})
 TIMER_KIND = "workflow"
 
 FlowCallable = Callable[[dict[str, object]], None]
@@ -191,8 +193,12 @@ class WorkflowEngine:
             return
         if cw is None or ctx.operation is Operation.UNDELETE:
             return
-        skip: set[str] = getattr(self._local, "skip", set())
-        indexes = [i for i, r in enumerate(ctx.new) if str(r["Id"]) not in skip]
+        skip: set[str] | None = getattr(self._local, "skip", None)
+        indexes = (
+            [i for i, r in enumerate(ctx.new) if str(r["Id"]) not in skip]
+            if skip
+            else list(range(len(ctx.new)))
+        )
         if not indexes or not (cw.active_rules or cw.field_updates):
             return
         _Run(self, cw, ctx, indexes).execute()
@@ -379,6 +385,8 @@ class _Run:
             users = self.store.get_many("User", [ctx.user_id])
             self.user = users[0] if users else {}
         self.outcomes: dict[int, list[RuleOutcome]] = {}
+        #: Values of field updates that write the same value to every record.
+        self.constants: dict[str, object] = {}
         self.reference_fields = frozenset(p.hops[0].name for p in cw.parent_paths if p.hops)
 
     def execute(self) -> None:
@@ -491,7 +499,7 @@ class _Run:
         ``saved_changes`` are the fields the save changed, while the records are as
         saved."""
         index = self.index
-        created = self.created
+        edit = not self.created
         flagged: set[int] = set()
         # One subject and one formula context, pointed at each record in turn: making
         # them per record costs about as much as evaluating the rules; the same for
@@ -514,24 +522,23 @@ class _Run:
             before_set = False
             met: list[CompiledRule] = []
             for c in index.candidates(record):
-                rule = c.rule
-                if rule.name in fired:
+                if c.name in fired:
                     continue
-                triggering = c.triggering and not created
+                triggering = c.triggering and edit
                 if triggering and c.reads is not None and changed is not None:
                     if c.reads.isdisjoint(changed):
                         continue  # met before and after alike: cannot trigger
-                if rule.criteria is not None:
+                formula = c.formula
+                if formula is None:
                     if c.test is not None and not c.test(s):
                         continue
-                elif rule.formula is not None:
+                else:
                     try:
-                        if not rule.formula.fn(ctx):
+                        if not formula(ctx):
                             continue
                     except FormulaEvaluationError:
                         continue  # Salesforce: a formula error means the rule is not met
-                else:
-                    continue
+                rule = c.rule
                 if triggering:  # fires only if the stored version did not meet it
                     if not before_set:
                         assert olds is not None
@@ -666,15 +673,14 @@ class _Run:
                 if self.cw.parent_paths and not self.reference_fields.isdisjoint(change):
                     # an earlier field update moved a lookup: read the new parent
                     parents = _parents(self.store, self.cw, [rec])[0]
-                value = field_update_value(
-                    self.engine,
-                    cfu,
-                    rec,
-                    self.olds[i],
-                    parents,
-                    self.ctx.user_id,
-                    self.now,
-                )
+                key = cfu.spec.full_name
+                value = self.constants.get(key, _UNSET)
+                if value is _UNSET:
+                    value = field_update_value(
+                        self.engine, cfu, rec, self.olds[i], parents, self.ctx.user_id, self.now
+                    )
+                    if cfu.spec.operation in _CONSTANT_OPERATIONS:
+                        self.constants[key] = value
                 changed = _stage(cfu, rec, change, self.parent_changes, value)
                 if changed and action.reevaluate_on_change and cfu.via is None:
                     reevaluate = True

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from workroute.lang.formula.ast import Binary, NumberLit
+from workroute.lang.formula.functions import Evaluator
 from workroute.lang.formula.types import Typed
 from workroute.metadata.workflow import FilterAnd, FilterRef, WorkflowTriggerTypes
 from workroute.schema.model import ObjectDef
@@ -35,6 +36,7 @@ from workroute.workflow.criteria import (
     CompiledCriteria,
     CompiledItem,
     Predicate,
+    Subject,
     equality_key,
 )
 
@@ -54,9 +56,12 @@ class Candidate:
     """A rule as a plain save evaluates it once the index has found it."""
 
     rule: CompiledRule
+    name: str
     #: What is left to test of the rule's criteria once the index has looked up its
     #: equality item (None: nothing is). Unused by formula rules.
     test: Predicate | None
+    #: A formula rule's formula (None for criteria rules).
+    formula: Evaluator | None
     triggering: bool
     #: The record fields whose change can change the outcome of a triggering-update
     #: rule (None: not known, or not a triggering-update rule).
@@ -94,7 +99,7 @@ class RuleIndex:
         bounded: dict[tuple[str, bool], list[tuple[Decimal, int]]] = {}
         tests: list[Predicate | None] = []
         for pos, rule in enumerate(rules):
-            tests.append(rule.criteria.met if rule.criteria is not None else None)
+            tests.append(rule.criteria.met if rule.criteria is not None else _never)
             if rule.criteria is not None:
                 item = _index_item(rule.criteria)
                 if item is not None and item.equals_keys is not None:
@@ -131,7 +136,14 @@ class RuleIndex:
             reads_of={r.name: read for r, read in zip(rules, reads, strict=True)},
             read_by_any=frozenset(f for r in reads if r is not None for f in r),
             entries=tuple(
-                Candidate(rule=r, test=t, triggering=r.trigger is _TRIGGERING, reads=read)
+                Candidate(
+                    rule=r,
+                    name=r.name,
+                    test=t,
+                    formula=r.formula.fn if r.formula is not None else None,
+                    triggering=r.trigger is _TRIGGERING,
+                    reads=read,
+                )
                 for r, t, read in zip(rules, tests, reads, strict=True)
             ),
         )
@@ -183,6 +195,11 @@ class RuleIndex:
         """The fields triggering-update rules read that an edit changed: a rule that
         reads none of them cannot trigger."""
         return frozenset(f for f in self.read_by_any if record.get(f) != old.get(f))
+
+
+def _never(_s: Subject) -> bool:
+    """The test of a rule with neither criteria nor a formula: it is never met."""
+    return False
 
 
 def _required(criteria: CompiledCriteria) -> list[CompiledItem]:
