@@ -4,8 +4,11 @@ An object may have 50 active rules, and most rules test a picklist or text field
 equality (``Status equals Escalated,New``). Indexing those rules by the values they
 accept turns 50 evaluations per save into one dictionary lookup per indexed field plus
 the rules that cannot be indexed, as a Rete network's alpha memory prunes patterns on
-constant tests. The index only prunes: a candidate is still evaluated in full, so the
-index can never make a rule fire that would not fire without it.
+constant tests. The index only prunes: a candidate is still evaluated in full, but for
+the equality item the index looked up (the lookup is that item's test: an item with
+``equals_keys`` accepts those values and nothing else), so the index can never make a
+rule fire that would not fire without it. Which candidates a record gets depends only
+on what the lookups found, so each combination is worked out once and kept.
 
 Rules that need a number above or below a constant (``Amount greaterThan 1000``, or
 a formula ``AND(Amount > 1000, ...)``) are kept sorted by that bound per field, so a
@@ -81,9 +84,7 @@ class RuleIndex:
     above: tuple[_Bounds, ...]
     #: ... and of rules needing value <= bound.
     below: tuple[_Bounds, ...]
-    #: Per rule name: the record fields whose change can change a triggering-update
-    #: rule's outcome, or None when that is not known (formula fields read others).
-    reads_of: Mapping[str, frozenset[str] | None]
+    #: The record fields whose change can change a triggering-update rule's outcome.
     read_by_any: frozenset[str]
     #: Per position, the rule as :meth:`candidates` gives it.
     entries: tuple[Candidate, ...]
@@ -133,7 +134,6 @@ class RuleIndex:
             ),
             above=tuple(above),
             below=tuple(below),
-            reads_of={r.name: read for r, read in zip(rules, reads, strict=True)},
             read_by_any=frozenset(f for r in reads if r is not None for f in r),
             entries=tuple(
                 Candidate(
