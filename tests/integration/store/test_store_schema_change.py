@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, inspect, select, text
 
 from tests.conftest import ADMIN, ADMIN_PASSWORD
 from tests.integration.store.conftest import DEPLOY_FIXTURES, deploy
@@ -144,6 +144,32 @@ def test_custom_schema_survives_reopening(database_url: str, clock: ManualClock)
             (r["Name"], r["Account__r"]["Name"], r["Account__r"]["Region__c"]) for r in rows
         ] == [("t", "Acme", "EMEA")]
         assert org.store.get("Account", other)["Region__c"] == "AMER"
+
+
+def indexes(org: Org, table: str) -> set[str]:
+    with org.db.read() as conn:
+        return {str(i["name"]) for i in inspect(conn).get_indexes(table)}
+
+
+def test_engine_written_objects_index_no_audit_references(
+    database_url: str, clock: ManualClock
+) -> None:
+    """Only the engine writes run logs: their creator and modifier select nothing, so they
+    are not indexed, and a database made when they were loses those indexes on opening."""
+    log, case = "o_floworchestrationlog", "o_case"
+    fields = ("CreatedById", "LastModifiedById")
+    audit = {f"ix_{log}_{f.lower()}" for f in fields}
+    with opened(database_url, clock) as org:
+        org.initialize(admin_username=ADMIN, admin_password=ADMIN_PASSWORD)
+        assert not audit & indexes(org, log)
+        assert f"ix_{log}_orchestrationinstanceid" in indexes(org, log)
+        assert f"ix_{case}_createdbyid" in indexes(org, case)  # API users write cases
+        with org.db.write() as conn:  # as an older workroute made the table
+            for f in fields:
+                conn.execute(text(f'CREATE INDEX "ix_{log}_{f.lower()}" ON {log} ("{f}")'))
+        assert audit <= indexes(org, log)
+    with opened(database_url, clock) as org:
+        assert not audit & indexes(org, log)
 
 
 def test_a_deploy_with_a_bad_file_changes_nothing(org: Org, admin: str) -> None:

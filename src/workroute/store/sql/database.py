@@ -42,7 +42,9 @@ from workroute.store.sql.tables import (
     build_object_table,
     build_system_tables,
     column_for,
+    index_name,
     table_name,
+    unindexed,
 )
 
 log = logging.getLogger(__name__)
@@ -179,6 +181,11 @@ class Database:
                         f"ALTER TABLE {_quote(conn, name)} "
                         f"ADD COLUMN {_quote(conn, f.name)} {ddl_type}"
                     )
+                )
+            # Tables made before these indexes were left out still have them.
+            for field_name in unindexed(obj):
+                conn.execute(
+                    text(f"DROP INDEX IF EXISTS {_quote(conn, index_name(name, field_name))}")
                 )
         self._objects[obj.key] = table
         return table

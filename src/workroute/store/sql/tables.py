@@ -65,14 +65,35 @@ def column_for(f: FieldDef) -> Column[Any]:
     )
 
 
+#: Audit references: on an object only the engine writes, every row's creator and last
+#: modifier is the engine's acting user, no engine or SOQL path filters by them, and an
+#: index that selects nothing costs two index writes on every insert.
+AUDIT_REFERENCES = ("CreatedById", "LastModifiedById")
+
+
+def engine_written(obj: ObjectDef) -> bool:
+    """True for an object that no API user creates, updates or deletes (runs, logs)."""
+    return not (obj.createable or obj.updateable or obj.deletable)
+
+
+def unindexed(obj: ObjectDef) -> tuple[str, ...]:
+    """Reference fields of ``obj`` left without an index (see AUDIT_REFERENCES)."""
+    return AUDIT_REFERENCES if engine_written(obj) else ()
+
+
+def index_name(table: str, field: str) -> str:
+    return f"ix_{table}_{field.lower()}"
+
+
 def build_object_table(metadata: MetaData, obj: ObjectDef) -> Table:
     cols = [column_for(f) for f in obj.fields if not f.calculated]
     table = Table(table_name(obj), metadata, *cols)
+    skip = unindexed(obj)
     for f in obj.fields:
-        if f.calculated or f.name == "Id":
+        if f.calculated or f.name == "Id" or f.name in skip:
             continue
         if f.type is FieldType.REFERENCE or f.unique or f.external_id or f.id_lookup:
-            Index(f"ix_{table.name}_{f.name.lower()}", table.c[f.name])
+            Index(index_name(table.name, f.name), table.c[f.name])
     return table
 
 
