@@ -120,8 +120,10 @@ class FlowContext:
     ``store`` inside a savepoint of it, so a failing flow leaves nothing behind.
     ``user_id`` None runs in system context (writes are made as the org's first
     administrator). ``record`` is ``$Record`` (of ``record_object``, found from its
-    Id when not given). ``send_email`` and ``post_webhook`` receive what the run
-    sends, once every element of the run has succeeded.
+    Id when not given); ``load_record``, when ``record`` is None, reads it the first
+    time the run needs it (a screen form that never names ``$Record`` costs no read).
+    ``send_email`` and ``post_webhook`` receive what the run sends, once every
+    element of the run has succeeded.
     """
 
     store: Store
@@ -133,3 +135,4 @@ class FlowContext:
     callables: FlowCallables | None = None
     send_email: Callable[[EmailRequest], None] | None = None
     post_webhook: Callable[[WebhookRequest], None] | None = None
+    load_record: Callable[[], Mapping[str, object] | None] | None = None

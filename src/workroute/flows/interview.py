@@ -71,7 +71,8 @@ class Interview:
         self.evaluation = evaluation
         self.names = Names.of(flow, self.body)
         self.values: dict[str, object] = {}
-        self.record: dict[str, object] | None = None if ctx.record is None else dict(ctx.record)
+        self._record: dict[str, object] | None = None if ctx.record is None else dict(ctx.record)
+        self._load_record = ctx.load_record if ctx.record is None else None
         self.record_object = self._record_object()
         #: Fields assigned during the run: of ``$Record`` (key ``$record``) and of
         #: SObject variables (key: the variable's name, lower case).
@@ -92,6 +93,14 @@ class Interview:
         self._inputs(inputs)
 
     # -- set up -----------------------------------------------------------------------
+
+    @property
+    def record(self) -> dict[str, object] | None:
+        """``$Record``, read on first use when the context gave a loader."""
+        if self._load_record is not None:
+            loaded, self._load_record = self._load_record(), None
+            self._record = None if loaded is None else dict(loaded)
+        return self._record
 
     def fail(self, reason: str) -> FlowRunError:
         return FlowRunError(reason, flow=self.flow.name, element=self.element)

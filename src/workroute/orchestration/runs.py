@@ -653,18 +653,25 @@ class Orchestrator:
     def _flow_context(self, state: RunState, user_id: str | None = None) -> Any:
         from workroute.flows import FlowContext
 
-        scope = self.scope(state)
         run_user = user_id or (
             str(state.run["RunAsUserId"]) if state.run.get("RunAsUserId") else None
         )
+        if state.context is not None:
+            record, record_object = state.context
+        else:  # the flow reads $Record when it first needs it, through the scope
+            record = None
+            rid = state.run.get("RelatedRecordId")
+            found = self.store.schema.by_prefix(str(rid)[:3]) if rid else None
+            record_object = None if found is None else found.name
         with self.org.db.read() as conn:
             return FlowContext(
                 store=self.store,
                 conn=conn,
                 user_id=run_user,
                 now=self.store.clock.now(),
-                record=scope.record,
-                record_object=scope.record_object,
+                record=record,
+                record_object=record_object,
+                load_record=None if state.context else lambda: self.scope(state).record,
                 callables=self.org.flow_callables,
                 send_email=self.org.flow_effects.send_email,
                 post_webhook=self.org.flow_effects.post_webhook,
