@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
+from workroute.kernel.errors import InvalidSessionError
 from workroute.orchestration.settings import (
     SETTINGS,
     WorkItemEmailSettings,
@@ -138,10 +139,11 @@ def sender_for(
             return str(first["Address"]), _str(first.get("DisplayName"))
     if run_user_id is None:
         return None  # system context: no running user to send as
-    users = org.store.get_many("User", [run_user_id])
-    if users and users[0].get("Email"):
-        return str(users[0]["Email"]), _str(users[0].get("Name"))
-    return None
+    try:  # the running user's principal is usually at hand (the org keeps them)
+        user = org.auth.principal(run_user_id)
+    except InvalidSessionError:
+        return None  # the running user is gone
+    return (user.email, user.name or None) if user.email else None
 
 
 def _assignees(
