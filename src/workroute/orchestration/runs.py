@@ -287,7 +287,7 @@ class Orchestrator:
 
     def _wake_runs_of(self, record_ids: list[str]) -> None:
         """Have the running orchestrations about ``record_ids`` look again."""
-        for run in self.store.find_in(RUN, "RelatedRecordId", record_ids):
+        for run in self.store.find_in(RUN, "RelatedRecordId", record_ids, columns=("Status",)):
             if run["Status"] == RunStatus.IN_PROGRESS and run["Id"] not in self._advancing:
                 self.schedule(str(run["Id"]))
 

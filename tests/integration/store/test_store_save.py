@@ -684,3 +684,19 @@ def test_owners_are_users_or_queues(org: Org, admin: str) -> None:
     with pytest.raises(FieldIntegrityError):
         org.store.update("Case", [{"Id": case, "OwnerId": group}], user_id=admin)
     assert org.store.get("Case", case)["OwnerId"] == queue
+
+
+def test_find_in_reads_only_the_columns_asked_for(org: Org, admin: str) -> None:
+    """A caller that looks at a few columns reads those, Id and IsDeleted; deleted rows
+    are still left out, on the driver's path (text keys) and SQLAlchemy's (others)."""
+    live, gone = org.store.insert(
+        "Case",
+        [{"Subject": "a", "Status": "New"}, {"Subject": "b", "Status": "New"}],
+        user_id=admin,
+    )
+    org.store.delete("Case", [gone], user_id=admin)
+    [by_id] = org.store.find_in("Case", "Id", [live, gone], columns=("Status",))
+    assert by_id == {"Id": live, "IsDeleted": False, "Status": "New"}
+    [by_flag] = org.store.find_in("Case", "IsEscalated", [False], columns=("Subject",))
+    assert by_flag == {"Id": live, "IsDeleted": False, "Subject": "a"}
+    assert org.store.find_in("Case", "Id", [live])[0]["Subject"] == "a"  # whole rows

@@ -112,7 +112,7 @@ class Database:
         if self.checkpointer is not None:
             self.commit_listeners.append(self.checkpointer.committed)
         self._writers: dict[tuple[str, Table, tuple[str, ...]], RowWriter] = {}
-        self._readers: dict[tuple[Table, str, int], RowReader] = {}
+        self._readers: dict[tuple[Any, ...], RowReader] = {}
         seq = self.system["sequence"]
         self._next_stmt = (
             update(seq)
@@ -224,17 +224,23 @@ class Database:
         return self.rows_where_in(conn, table, "Id", ids)
 
     def rows_where_in(
-        self, conn: Connection, table: Table, column: str, values: Sequence[object]
+        self,
+        conn: Connection,
+        table: Table,
+        column: str,
+        values: Sequence[object],
+        columns: tuple[str, ...] | None = None,
     ) -> list[dict[str, Any]]:
-        """Whole rows of ``table`` whose ``column`` is one of ``values`` (any order;
-        deleted rows included: see RowReader)."""
+        """Rows of ``table`` (whole, or only ``columns``) whose ``column`` is one of
+        ``values`` (any order; deleted rows included: see RowReader)."""
         if not values:
             return []
         width = _width(len(values))
-        reader = self._readers.get((table, column, width))
+        key = (table, column, width) if columns is None else (table, column, width, columns)
+        reader = self._readers.get(key)
         if reader is None:
-            reader = self._readers[(table, column, width)] = RowReader(
-                self.engine.dialect, table, column, width
+            reader = self._readers[key] = RowReader(
+                self.engine.dialect, table, column, width, columns
             )
         return reader.run(conn, values)
 
