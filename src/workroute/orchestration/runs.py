@@ -296,7 +296,7 @@ class Orchestrator:
     def _wants(self, obj: ObjectDef) -> bool:
         """Saves :meth:`_after_save` looks at: of records running orchestrations are
         about, and of objects whose saves start one."""
-        return obj.key_prefix in self._watched() or bool(self.flows.record_triggered(obj.name))
+        return self.flows.triggers_on(obj.key) or obj.key_prefix in self._watched()
 
     def _after_save(self, ctx: SaveContext) -> None:
         if ctx.operation not in (Operation.INSERT, Operation.UPDATE):

@@ -262,6 +262,16 @@ class FlowRegistry:
 
     def record_triggered(self, object_name: str) -> list[Orchestration]:
         """The active orchestrations started by saves of ``object_name``."""
+        return list(self._trigger_index().get(object_name.lower(), ()))
+
+    def triggers_on(self, object_key: str) -> bool:
+        """Whether saves of the object keyed ``object_key`` (lower case) start a run: the
+        question every save's hooks ask, so without copying or lowering anything."""
+        return object_key in self._trigger_index()
+
+    def _trigger_index(self) -> dict[str, tuple[Orchestration, ...]]:
+        """Active record-triggered orchestrations by lower-case object name, made again
+        only when the set of versions changed."""
         by_name, index = self._triggers
         if by_name is not self._by_name:
             by_name = self._by_name
@@ -271,4 +281,4 @@ class FlowRegistry:
                     found.setdefault(o.trigger.object.lower(), []).append(o)
             index = {k: tuple(v) for k, v in found.items()}
             self._triggers = (by_name, index)
-        return list(index.get(object_name.lower(), ()))
+        return index

@@ -441,8 +441,8 @@ def _work_after(engine: OmniEngine, ctx: SaveContext) -> None:
 def _any_wants(engine: OmniEngine, obj: ObjectDef) -> bool:
     """The saves :func:`_any_after` acts on: of the routing setup, and (but the
     engine's own) of the records channels route."""
-    return obj.key in SETUP_OBJECTS or (
-        not engine.is_internal and obj.key in engine.routed_objects()
+    return obj.key in SETUP_OBJECTS or (  # the set first: is_internal is thread-local
+        obj.key in engine.routed_objects() and not engine.is_internal
     )
 
 
