@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Column, MetaData, Table
 from sqlalchemy.dialects import sqlite
 
-from workroute.store.sql.bulk import _bind_processor, _result_processor
+from workroute.store.sql.bulk import _bind_processor, _process, _result_processor
 from workroute.store.sql.types import UTCDateTime
 
 DIALECT = sqlite.dialect()
@@ -43,3 +43,18 @@ def test_a_stored_datetime_is_read_as_sqlalchemy_reads_it(stored: str) -> None:
     assert ours is not None and theirs is not None
     assert ours(stored) == theirs(stored)
     assert ours(stored).tzinfo is UTC
+
+
+def test_columns_with_one_processor_process_an_instant_once() -> None:
+    """A row's CreatedDate, LastModifiedDate and SystemModstamp are one instant."""
+    calls: list[object] = []
+
+    def proc(value: object) -> str:
+        calls.append(value)
+        return str(value)
+
+    at, other = VALUES[0], VALUES[1]
+    values: list[object] = [at, at, "x", other, at]
+    _process(values, [(0, proc, True), (1, proc, True), (3, proc, True), (4, proc, True)], {})
+    assert values == [str(at), str(at), "x", str(other), str(at)]
+    assert calls == [at, other]

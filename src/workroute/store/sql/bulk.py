@@ -283,7 +283,9 @@ _STORED_LENGTH = 26
 
 #: (position, processor, remembered per value?) for the columns that have a processor.
 _Step = tuple[int, Processor, bool]
-_Memo = dict[tuple[int, object], object]
+#: Results by (processor, value): the columns one processor serves share them (a row's
+#: CreatedDate, LastModifiedDate and SystemModstamp are one instant, written once).
+_Memo = dict[tuple[Processor, object], object]
 
 
 def _steps(found: Iterable[tuple[int, Column[Any], Processor | None]]) -> list[_Step]:
@@ -299,7 +301,7 @@ def _process(values: list[Any], steps: list[_Step], memo: _Memo) -> None:
         if v is None:
             continue
         if remember:
-            key = (i, v)
+            key = (proc, v)
             done = memo.get(key, memo)
             if done is memo:
                 done = memo[key] = proc(v)
