@@ -381,6 +381,10 @@ class Interview:
                 if records.criteria_hold(self, rule.criteria):
                     return rule.connector
             return e.default_connector
+        if self._load_record is not None:
+            # $Record is the record as the run began: read it before anything here can
+            # write to it (record elements and actions), even if it is read only later.
+            _ = self.record
         try:
             if isinstance(e, records.RecordElement):
                 records.run(self, e)

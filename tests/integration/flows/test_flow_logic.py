@@ -295,3 +295,40 @@ def test_a_broken_body_is_refused_by_the_deploy(sqlite_org: Org, tmp_path: Path)
         ("flows/Broken_Body.flow-meta.xml", 26, "expression"),
     ]
     assert sqlite_org.flows.flow("Broken_Body") is None
+
+
+def test_record_read_on_first_use_is_the_record_as_the_run_began(sqlite_org: Org) -> None:
+    """A context may give ``$Record`` as a loader (read on first use). It is read
+    before the first element that can write, so ``$Record`` is the record as the run
+    began plus what the flow's own elements saved, as when it is read up front (a
+    write by anything else the save sets off, such as a trigger, is not in it)."""
+    admin = sqlite_org.admin_user_id()
+    with sqlite_org.db.write():
+        [cid] = sqlite_org.store.insert("Case", [{"Subject": "Original"}], user_id=admin)
+    f = flow(
+        start("Change")
+        + "<recordUpdates><name>Change</name><label>Change</label><connector><targetReference>"
+        "Read</targetReference></connector><filterLogic>and</filterLogic><filters><field>Id"
+        "</field><operator>EqualTo</operator><value>" + ref("caseId") + "</value></filters>"
+        "<inputAssignments><field>Subject</field><value><stringValue>Changed</stringValue>"
+        "</value></inputAssignments><object>Case</object></recordUpdates>"
+        + assignment("Read", item("seen", "Assign", ref("$Record.Subject")))
+        + var("caseId", "String")
+        + var("seen", "String"),
+    )
+    loads: list[object] = []
+
+    def load() -> dict[str, object]:
+        row = sqlite_org.store.get("Case", cid)
+        loads.append(row["Subject"])
+        return row
+
+    with sqlite_org.db.write() as conn:
+        context = FlowContext(
+            store=sqlite_org.store, conn=conn, user_id=None, now=T0, record_object="Case",
+            load_record=load,
+        )  # fmt: skip
+        out = run_autolaunched(f, {"caseId": cid}, context)
+    assert loads == ["Original"]  # read once, before the update
+    assert out["seen"] == "Changed"  # the element's own change, as Salesforce shows it
+    assert sqlite_org.store.get("Case", cid)["Subject"] == "Changed"
